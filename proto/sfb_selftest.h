@@ -1,0 +1,13 @@
+/* sfb_selftest.h - the module tests of proto/, one cmocka group each, run by sfb_selftest.
+ * Each returns the number of failed cases (0 on success). */
+#ifndef SFB_SELFTEST_H
+#define SFB_SELFTEST_H
+
+int sfb_buf_test(void);
+int sfb_event_test(void);
+int sfb_log_test(void);
+int sfb_msg_test(void);
+int sfb_opt_test(void);
+int sfb_types_test(void);
+
+#endif
