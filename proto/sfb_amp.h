@@ -15,8 +15,8 @@
 sfb_rc_t sfb_amp_path_decode(const char *path, size_t len, sfb_buf_t *out);
 
 /** Append "0" + base64url(nonce) + "/" + base64url(data) (no padding) to `out`. */
-void sfb_amp_path_encode(const void *data, size_t len, const unsigned char *nonce,
-                         size_t nonce_len, sfb_buf_t *out);
+void sfb_amp_path_encode(const void *data, size_t len, const unsigned char *nonce, size_t nonce_len,
+                         sfb_buf_t *out);
 
 /** Append the whole AMP HTML document armoring `data` (spec §5.2) to `out`. */
 void sfb_amp_armor_encode(const void *data, size_t len, sfb_buf_t *out);

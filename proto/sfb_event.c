@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const s_topics[SFB_EV_KIND_COUNT] = {"proxy-poll", "client-poll",
-                                                         "proxy-answer"};
+                                                        "proxy-answer"};
 static const char *const s_outcomes[SFB_OUT_COUNT] = {
     "matched", "idle", "rejected", "cancelled", "denied", "timeout", "success", "client-gone"};
 
@@ -48,11 +48,11 @@ sfb_event_encode(const sfb_event_t *ev, sfb_buf_t *out)
     msgpack_packer_init(&pk, out, s_buf_write);
     size_t n = 6; /* v, seq, ts, kind, outcome, cc */
     bool proxy = ev->kind == SFB_EV_PROXY_POLL || ev->kind == SFB_EV_PROXY_ANSWER;
-    n += proxy ? 1 : 0;                            /* type */
-    n += ev->kind != SFB_EV_PROXY_ANSWER ? 1 : 0;  /* nat */
-    n += ev->kind == SFB_EV_CLIENT_POLL ? 1 : 0;   /* method */
-    n += ev->kind == SFB_EV_PROXY_POLL ? 1 : 0;    /* relay_pattern */
-    n += ev->has_tag ? 1 : 0;                      /* tag */
+    n += proxy ? 1 : 0;                           /* type */
+    n += ev->kind != SFB_EV_PROXY_ANSWER ? 1 : 0; /* nat */
+    n += ev->kind == SFB_EV_CLIENT_POLL ? 1 : 0;  /* method */
+    n += ev->kind == SFB_EV_PROXY_POLL ? 1 : 0;   /* relay_pattern */
+    n += ev->has_tag ? 1 : 0;                     /* tag */
     msgpack_pack_map(&pk, n);
     s_key(&pk, "v");
     msgpack_pack_uint8(&pk, SFB_EVENT_SCHEMA);

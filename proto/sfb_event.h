@@ -36,16 +36,16 @@ typedef enum {
 #define SFB_OUT_COUNT 8
 
 typedef struct {
-    sfb_event_kind_t kind;            /* which event */
-    uint64_t seq;                     /* per-publisher, starts at 1, +1 per event */
-    uint64_t ts_ms;                   /* wall clock, ms since the epoch */
-    sfb_outcome_t outcome;            /* how it ended */
-    sfb_proxy_type_t ptype;           /* proxy type (proxy-poll, proxy-answer) */
-    sfb_nat_t nat;                    /* proxy NAT (proxy-poll) or client NAT (client-poll) */
-    sfb_method_t method;              /* rendezvous method (client-poll) */
-    bool relay_pattern;               /* proxy-poll: AcceptedRelayPattern was sent */
-    char cc[SFB_CC_LEN + 1];          /* country code, "??" when unknown */
-    bool has_tag;                     /* tag is set */
+    sfb_event_kind_t kind;                  /* which event */
+    uint64_t seq;                           /* per-publisher, starts at 1, +1 per event */
+    uint64_t ts_ms;                         /* wall clock, ms since the epoch */
+    sfb_outcome_t outcome;                  /* how it ended */
+    sfb_proxy_type_t ptype;                 /* proxy type (proxy-poll, proxy-answer) */
+    sfb_nat_t nat;                          /* proxy NAT (proxy-poll) or client NAT (client-poll) */
+    sfb_method_t method;                    /* rendezvous method (client-poll) */
+    bool relay_pattern;                     /* proxy-poll: AcceptedRelayPattern was sent */
+    char cc[SFB_CC_LEN + 1];                /* country code, "??" when unknown */
+    bool has_tag;                           /* tag is set */
     unsigned char tag[SFB_EVENT_TAG_BYTES]; /* keyed per-interval IP tag */
 } sfb_event_t;
 

@@ -11,13 +11,27 @@ test_round_trip_each_kind(void **state)
 {
     (void)state;
     sfb_event_t in[] = {
-        {.kind = SFB_EV_PROXY_POLL, .seq = 1, .ts_ms = 1700000000000, .outcome = SFB_OUT_IDLE,
-         .ptype = SFB_PROXY_WEBEXT, .nat = SFB_NAT_RESTRICTED, .relay_pattern = true,
-         .cc = "CA", .has_tag = true, .tag = {1, 2, 3, 4, 5, 6, 7, 8}},
-        {.kind = SFB_EV_CLIENT_POLL, .seq = 2, .outcome = SFB_OUT_DENIED,
-         .nat = SFB_NAT_UNRESTRICTED, .method = SFB_METHOD_AMPCACHE, .cc = "??"},
-        {.kind = SFB_EV_PROXY_ANSWER, .seq = 3, .outcome = SFB_OUT_CLIENT_GONE,
-         .ptype = SFB_PROXY_UNKNOWN, .cc = "??"},
+        {.kind = SFB_EV_PROXY_POLL,
+         .seq = 1,
+         .ts_ms = 1700000000000,
+         .outcome = SFB_OUT_IDLE,
+         .ptype = SFB_PROXY_WEBEXT,
+         .nat = SFB_NAT_RESTRICTED,
+         .relay_pattern = true,
+         .cc = "CA",
+         .has_tag = true,
+         .tag = {1, 2, 3, 4, 5, 6, 7, 8}},
+        {.kind = SFB_EV_CLIENT_POLL,
+         .seq = 2,
+         .outcome = SFB_OUT_DENIED,
+         .nat = SFB_NAT_UNRESTRICTED,
+         .method = SFB_METHOD_AMPCACHE,
+         .cc = "??"},
+        {.kind = SFB_EV_PROXY_ANSWER,
+         .seq = 3,
+         .outcome = SFB_OUT_CLIENT_GONE,
+         .ptype = SFB_PROXY_UNKNOWN,
+         .cc = "??"},
     };
     sfb_buf_t b;
     sfb_buf_init(&b);

@@ -227,8 +227,8 @@ s_vlog(sfb_level_t level, const char *module, const char *fmt, va_list ap)
     if (!atomic_load(&s_unsafe))
         sfb_log_scrub(msg, sizeof msg);
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02dZ %s %s %s: %s\n",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, s_level_names[level], s_process, module, msg);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     s_level_names[level], s_process, module, msg);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof line) {

@@ -47,14 +47,14 @@ char *sfb_log_escape(const char *in, size_t max_in, char *out, size_t out_size);
 /** Rate limit for lines a peer can trigger: at most one line per `interval_ms`; the next
  *  printed line reports how many were suppressed. Zero-initialise with the interval set. */
 typedef struct {
-    uint64_t interval_ms;   /* minimum spacing of printed lines */
-    uint64_t last_ms;       /* monotonic time of the last printed line */
-    uint64_t suppressed;    /* lines dropped since then */
+    uint64_t interval_ms; /* minimum spacing of printed lines */
+    uint64_t last_ms;     /* monotonic time of the last printed line */
+    uint64_t suppressed;  /* lines dropped since then */
 } sfb_ratelim_t;
 
 /** Log like sfb_log(), unless `rl` suppresses the line. Not thread-safe per limiter. */
-void sfb_log_ratelim(sfb_ratelim_t *rl, sfb_level_t level, const char *module, const char *fmt,
-                     ...) __attribute__((format(printf, 4, 5)));
+void sfb_log_ratelim(sfb_ratelim_t *rl, sfb_level_t level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /** Monotonic clock in milliseconds. */
 uint64_t sfb_now_ms(void);
@@ -62,7 +62,7 @@ uint64_t sfb_now_ms(void);
 uint64_t sfb_wall_ms(void);
 
 /** Log file:line of a bug that we recover from (Tor's BUG()). Evaluates to `cond`. */
-#define SFB_BUG(cond)                                                                             \
+#define SFB_BUG(cond)                                                                              \
     ((cond) ? (sfb_log(SFB_WARN, "bug", "%s:%d: %s", __FILE__, __LINE__, #cond), true) : false)
 
 #endif

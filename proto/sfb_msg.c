@@ -48,7 +48,10 @@ s_field_count(sfb_msg_type_t type)
         return 2;
     case SFB_MSG_ANSWER_REPLY:
     case SFB_MSG_DEBUG_REPLY:
+    case SFB_MSG_REPORT_GET:
         return 1;
+    case SFB_MSG_REPORT_REPLY:
+        return 2;
     }
     return -1;
 }
@@ -125,6 +128,16 @@ sfb_msg_encode(const sfb_msg_t *msg, sfb_buf_t *out)
     case SFB_MSG_DEBUG_REPLY:
         s_pack_str(&pk, msg->u.debug_text);
         break;
+    case SFB_MSG_REPORT_GET:
+        msgpack_pack_uint8(&pk, (uint8_t)msg->u.report_get);
+        break;
+    case SFB_MSG_REPORT_REPLY:
+        if (msg->u.report_reply.found)
+            msgpack_pack_true(&pk);
+        else
+            msgpack_pack_false(&pk);
+        s_pack_str(&pk, msg->u.report_reply.text);
+        break;
     }
 }
 
@@ -143,8 +156,7 @@ s_be(const unsigned char *p, size_t n)
  * and *children (elements that follow). Return SFB_OK, SFB_TRUNCATED or SFB_BAD_SYNTAX (the
  * reserved byte 0xc1). */
 static sfb_rc_t
-s_header(const unsigned char *p, size_t avail, size_t *hdr, uint64_t *payload,
-         uint64_t *children)
+s_header(const unsigned char *p, size_t avail, size_t *hdr, uint64_t *payload, uint64_t *children)
 {
     unsigned char c = p[0];
     *hdr = 1;
@@ -170,12 +182,12 @@ s_header(const unsigned char *p, size_t avail, size_t *hdr, uint64_t *payload,
         unsigned char fixed;     /* fixed payload (no length field) */
         unsigned char kind;      /* 0 payload, 1 array, 2 map, 3 ext (1 type byte) */
     } t[] = {
-        {0xc4, 1, 0, 0}, {0xc5, 2, 0, 0}, {0xc6, 4, 0, 0}, {0xc7, 1, 0, 3}, {0xc8, 2, 0, 3},
-        {0xc9, 4, 0, 3}, {0xca, 0, 4, 0}, {0xcb, 0, 8, 0}, {0xcc, 0, 1, 0}, {0xcd, 0, 2, 0},
-        {0xce, 0, 4, 0}, {0xcf, 0, 8, 0}, {0xd0, 0, 1, 0}, {0xd1, 0, 2, 0}, {0xd2, 0, 4, 0},
-        {0xd3, 0, 8, 0}, {0xd4, 0, 2, 0}, {0xd5, 0, 3, 0}, {0xd6, 0, 5, 0}, {0xd7, 0, 9, 0},
+        {0xc4, 1, 0, 0},  {0xc5, 2, 0, 0}, {0xc6, 4, 0, 0}, {0xc7, 1, 0, 3}, {0xc8, 2, 0, 3},
+        {0xc9, 4, 0, 3},  {0xca, 0, 4, 0}, {0xcb, 0, 8, 0}, {0xcc, 0, 1, 0}, {0xcd, 0, 2, 0},
+        {0xce, 0, 4, 0},  {0xcf, 0, 8, 0}, {0xd0, 0, 1, 0}, {0xd1, 0, 2, 0}, {0xd2, 0, 4, 0},
+        {0xd3, 0, 8, 0},  {0xd4, 0, 2, 0}, {0xd5, 0, 3, 0}, {0xd6, 0, 5, 0}, {0xd7, 0, 9, 0},
         {0xd8, 0, 17, 0}, {0xd9, 1, 0, 0}, {0xda, 2, 0, 0}, {0xdb, 4, 0, 0}, {0xdc, 2, 0, 1},
-        {0xdd, 4, 0, 1}, {0xde, 2, 0, 2}, {0xdf, 4, 0, 2},
+        {0xdd, 4, 0, 1},  {0xde, 2, 0, 2}, {0xdf, 4, 0, 2},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         if (t[i].code != c)
@@ -337,6 +349,16 @@ s_decode_fields(const msgpack_object *f, sfb_msg_t *msg)
         return SFB_OK;
     case SFB_MSG_DEBUG_REPLY:
         return s_str(&f[0], &msg->u.debug_text) ? SFB_OK : SFB_BAD_TYPE;
+    case SFB_MSG_REPORT_GET:
+        if (!s_uint(&f[0], SFB_REPORT_PROMETHEUS, &status))
+            return SFB_BAD_TYPE;
+        msg->u.report_get = (sfb_report_kind_t)status;
+        return SFB_OK;
+    case SFB_MSG_REPORT_REPLY:
+        if (f[0].type != MSGPACK_OBJECT_BOOLEAN || !s_str(&f[1], &msg->u.report_reply.text))
+            return SFB_BAD_TYPE;
+        msg->u.report_reply.found = f[0].via.boolean;
+        return SFB_OK;
     }
     return SFB_BAD_TYPE;
 }

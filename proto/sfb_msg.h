@@ -21,10 +21,12 @@ typedef enum {
     SFB_MSG_PROXY_ANSWER = 3,  /* frontend -> matcher: a proxy posts its answer */
     SFB_MSG_CANCEL = 4,        /* frontend -> matcher: the HTTP peer of req_id went away */
     SFB_MSG_DEBUG = 5,         /* frontend -> matcher: /debug snapshot */
+    SFB_MSG_REPORT_GET = 6,    /* frontend -> metricsd: stats log or Prometheus text */
     SFB_MSG_PROXY_REPLY = 65,  /* matcher -> frontend: answer to PROXY_POLL */
     SFB_MSG_CLIENT_REPLY = 66, /* matcher -> frontend: answer to CLIENT_OFFER */
     SFB_MSG_ANSWER_REPLY = 67, /* matcher -> frontend: answer to PROXY_ANSWER */
     SFB_MSG_DEBUG_REPLY = 69,  /* matcher -> frontend: answer to DEBUG */
+    SFB_MSG_REPORT_REPLY = 70, /* metricsd -> frontend: answer to REPORT_GET */
 } sfb_msg_type_t;
 
 typedef enum {
@@ -46,6 +48,11 @@ typedef enum {
     SFB_ANSWER_CLIENT_GONE = 1, /* no client waits on that Sid */
 } sfb_answer_status_t;
 
+typedef enum {
+    SFB_REPORT_STATS_LOG = 0,  /* the whole accumulated stats log (GET /metrics) */
+    SFB_REPORT_PROMETHEUS = 1, /* Prometheus exposition text (GET /prometheus) */
+} sfb_report_kind_t;
+
 /** A byte string borrowed from a decoded frame or from the encoder's caller. */
 typedef struct {
     const char *ptr; /* not NUL-terminated */
@@ -56,25 +63,25 @@ typedef struct {
 #define SFB_CC_LEN 2
 
 typedef struct {
-    sfb_str_t sid;          /* non-empty */
-    sfb_proxy_type_t ptype; /* implementation type */
-    sfb_nat_t nat;          /* reported NAT */
-    int64_t clients;        /* reported client count (may be negative: untrusted) */
-    bool has_pattern;       /* AcceptedRelayPattern was sent */
-    sfb_str_t pattern;      /* the pattern, if has_pattern */
-    sfb_str_t addr;         /* proxy address per the client-IP rule; may be empty */
+    sfb_str_t sid;           /* non-empty */
+    sfb_proxy_type_t ptype;  /* implementation type */
+    sfb_nat_t nat;           /* reported NAT */
+    int64_t clients;         /* reported client count (may be negative: untrusted) */
+    bool has_pattern;        /* AcceptedRelayPattern was sent */
+    sfb_str_t pattern;       /* the pattern, if has_pattern */
+    sfb_str_t addr;          /* proxy address per the client-IP rule; may be empty */
     char cc[SFB_CC_LEN + 1]; /* country code or "??" */
 } sfb_msg_poll_t;
 
 typedef struct {
-    sfb_str_t offer;                         /* non-empty, opaque */
-    sfb_nat_t nat;                           /* client NAT */
-    unsigned char fp[SFB_FINGERPRINT_MAX];   /* raw bridge fingerprint */
-    size_t fp_len;                           /* 20 or 32 */
-    sfb_method_t method;                     /* http or ampcache */
-    bool legacy;                             /* legacy /client body (for logs only) */
-    sfb_str_t addr;                          /* client address; may be empty */
-    char cc[SFB_CC_LEN + 1];                 /* country code or "??" */
+    sfb_str_t offer;                       /* non-empty, opaque */
+    sfb_nat_t nat;                         /* client NAT */
+    unsigned char fp[SFB_FINGERPRINT_MAX]; /* raw bridge fingerprint */
+    size_t fp_len;                         /* 20 or 32 */
+    sfb_method_t method;                   /* http or ampcache */
+    bool legacy;                           /* legacy /client body (for logs only) */
+    sfb_str_t addr;                        /* client address; may be empty */
+    char cc[SFB_CC_LEN + 1];               /* country code or "??" */
 } sfb_msg_offer_t;
 
 typedef struct {
@@ -95,6 +102,11 @@ typedef struct {
 } sfb_msg_client_reply_t;
 
 typedef struct {
+    bool found;     /* false: no stats log configured or readable (HTTP 404) */
+    sfb_str_t text; /* the report */
+} sfb_msg_report_reply_t;
+
+typedef struct {
     sfb_msg_type_t type; /* selects the union member */
     uint64_t req_id;     /* chosen by the frontend, echoed by the matcher */
     union {
@@ -105,6 +117,8 @@ typedef struct {
         sfb_msg_client_reply_t client_reply; /* CLIENT_REPLY */
         sfb_answer_status_t answer_reply;    /* ANSWER_REPLY */
         sfb_str_t debug_text;                /* DEBUG_REPLY */
+        sfb_report_kind_t report_get;        /* REPORT_GET */
+        sfb_msg_report_reply_t report_reply; /* REPORT_REPLY */
     } u;                                     /* CANCEL and DEBUG carry nothing more */
 } sfb_msg_t;
 

@@ -79,11 +79,15 @@ test_other_types_round_trip(void **state)
         {.type = SFB_MSG_PROXY_REPLY,
          .req_id = 1,
          .u.proxy_reply = {SFB_PROXY_MATCH, SFB_STR("o"), SFB_NAT_UNKNOWN, SFB_STR("wss://x/")}},
-        {.type = SFB_MSG_CLIENT_REPLY, .req_id = 2, .u.client_reply = {SFB_CLIENT_ANSWER, SFB_STR("a")}},
+        {.type = SFB_MSG_CLIENT_REPLY,
+         .req_id = 2,
+         .u.client_reply = {SFB_CLIENT_ANSWER, SFB_STR("a")}},
         {.type = SFB_MSG_ANSWER_REPLY, .req_id = 3, .u.answer_reply = SFB_ANSWER_CLIENT_GONE},
         {.type = SFB_MSG_DEBUG_REPLY, .req_id = 4, .u.debug_text = SFB_STR("text")},
         {.type = SFB_MSG_CANCEL, .req_id = 5},
         {.type = SFB_MSG_DEBUG, .req_id = 6},
+        {.type = SFB_MSG_REPORT_GET, .req_id = 10, .u.report_get = SFB_REPORT_PROMETHEUS},
+        {.type = SFB_MSG_REPORT_REPLY, .req_id = 11, .u.report_reply = {true, SFB_STR("log")}},
         {.type = SFB_MSG_PROXY_ANSWER, .req_id = 8, .u.answer = {SFB_STR("sid"), SFB_STR("ans")}},
     };
     for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++) {

@@ -30,8 +30,9 @@ test_defaults_and_go_style(void **state)
 {
     (void)state;
     sfb_opts_t *o;
-    const char *argv[] = {"t", "-addr", "127.0.0.1:8080", "--disable-tls", "-trusted-hops=2",
-                          "-proxy-timeout", "1m30s"};
+    const char *argv[] = {
+        "t",    "-addr", "127.0.0.1:8080", "--disable-tls", "-trusted-hops=2", "-proxy-timeout",
+        "1m30s"};
     assert_int_equal(s_parse(&o, 7, argv), SFB_OPTS_RUN);
     assert_string_equal(sfb_opts_str(o, "addr"), "127.0.0.1:8080");
     assert_true(sfb_opts_bool(o, "disable-tls"));
@@ -54,12 +55,9 @@ test_errors(void **state)
 {
     (void)state;
     sfb_opts_t *o;
-    const char *bad[][3] = {{"t", "-nope", ""},
-                            {"t", "-trusted-hops", "17"},
-                            {"t", "-trusted-hops", "-1"},
-                            {"t", "-proxy-timeout", "10"},
-                            {"t", "-acme-email", "a@b"},
-                            {"t", "-disable-tls=maybe", ""}};
+    const char *bad[][3] = {{"t", "-nope", ""},           {"t", "-trusted-hops", "17"},
+                            {"t", "-trusted-hops", "-1"}, {"t", "-proxy-timeout", "10"},
+                            {"t", "-acme-email", "a@b"},  {"t", "-disable-tls=maybe", ""}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int argc = bad[i][2][0] ? 3 : 2;
         assert_int_equal(s_parse(&o, argc, bad[i]), SFB_OPTS_ERROR);
