@@ -3,7 +3,10 @@ BUILD      ?= build
 BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan run test test-fast format format-check clean
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build build-asan build-fuzz run test test-fast fuzz format format-check clean
 
 all: build
 
@@ -21,6 +24,24 @@ build: deps $(BUILD)/CMakeCache.txt
 
 build-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+$(BUILD_FUZZ)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DSFB_SANITIZE=ON -DSFB_FUZZ=ON
+
+build-fuzz: deps $(BUILD_FUZZ)/CMakeCache.txt
+	cmake --build $(BUILD_FUZZ) -j $(JOBS)
+
+# Each libFuzzer harness for FUZZ_SECONDS, starting from its seed corpus (new inputs go to
+# $(BUILD_FUZZ)/corpus-NAME; crashers to $(BUILD_FUZZ)/crash-*). Not part of `make test`.
+fuzz: build-fuzz
+	@set -e; for f in $(BUILD_FUZZ)/tests/fuzz/fuzz_*; do \
+	    n=$${f##*/fuzz_}; mkdir -p $(BUILD_FUZZ)/corpus-$$n; \
+	    echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
+	    ASAN_OPTIONS=allocator_may_return_null=1 $$f -max_total_time=$(FUZZ_SECONDS) \
+	        -malloc_limit_mb=512 -print_final_stats=1 -artifact_prefix=$(BUILD_FUZZ)/crash-$$n- \
+	        $(BUILD_FUZZ)/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | \
+	        grep -E 'stat::number_of_executed_units|cov:|ERROR|SUMMARY' | tail -3; \
+	done
 
 # Starts the whole broker on loopback; Ctrl-C stops everything.
 run: build
@@ -42,4 +63,4 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

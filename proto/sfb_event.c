@@ -62,7 +62,7 @@ sfb_event_encode(const sfb_event_t *ev, sfb_buf_t *out)
     msgpack_pack_uint64(&pk, ev->ts_ms);
     s_kv_str(&pk, "kind", sfb_event_topic(ev->kind));
     s_kv_str(&pk, "outcome", sfb_outcome_str(ev->outcome));
-    s_kv_str(&pk, "cc", ev->cc[0] ? ev->cc : "??");
+    s_kv_str(&pk, "cc", sfb_cc_is_valid(ev->cc, strlen(ev->cc)) ? ev->cc : "??");
     if (proxy)
         s_kv_str(&pk, "type", sfb_proxy_type_str(ev->ptype));
     if (ev->kind != SFB_EV_PROXY_ANSWER)
@@ -140,7 +140,7 @@ s_field(const msgpack_object *k, const msgpack_object *v, sfb_event_t *ev)
     if (s_is(k, "relay_pattern"))
         return v->type == MSGPACK_OBJECT_BOOLEAN ? (ev->relay_pattern = v->via.boolean, 0) : -1;
     if (s_is(k, "cc")) {
-        if (v->type != MSGPACK_OBJECT_STR || v->via.str.size > SFB_CC_LEN)
+        if (v->type != MSGPACK_OBJECT_STR || !sfb_cc_is_valid(v->via.str.ptr, v->via.str.size))
             return -1;
         memcpy(ev->cc, v->via.str.ptr, v->via.str.size);
         ev->cc[v->via.str.size] = '\0';

@@ -23,9 +23,11 @@ s_pack_str(msgpack_packer *pk, sfb_str_t s)
 static void
 s_pack_cc(msgpack_packer *pk, const char *cc)
 {
-    size_t n = strnlen(cc, SFB_CC_LEN);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, cc, n);
+    size_t n = strnlen(cc, SFB_CC_LEN + 1);
+    if (!sfb_cc_is_valid(cc, n))
+        cc = "??"; /* the decoder refuses anything else */
+    msgpack_pack_str(pk, 2);
+    msgpack_pack_str_body(pk, cc, 2);
 }
 
 /* Number of fields after [version, type, req_id] for each type, or -1 if unknown. */
@@ -261,7 +263,7 @@ static bool
 s_cc(const msgpack_object *o, char cc[SFB_CC_LEN + 1])
 {
     sfb_str_t s;
-    if (!s_str(o, &s) || s.len > SFB_CC_LEN)
+    if (!s_str(o, &s) || !sfb_cc_is_valid(s.ptr, s.len))
         return false;
     memcpy(cc, s.ptr, s.len);
     cc[s.len] = '\0';

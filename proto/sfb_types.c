@@ -130,3 +130,16 @@ sfb_fingerprint_decode(const char *hex, size_t len, unsigned char out[SFB_FINGER
     }
     return len / 2;
 }
+
+bool
+sfb_cc_is_valid(const char *s, size_t len)
+{
+    if (len != 2)
+        return false;
+    if (s[0] == '?' && s[1] == '?')
+        return true;
+    for (size_t i = 0; i < 2; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')))
+            return false;
+    return true;
+}

@@ -57,6 +57,10 @@ sfb_proxy_type_t sfb_proxy_type_parse(const char *s, size_t len);
 /** Return the wire name of `method` ("http", "ampcache", "sqs"). */
 const char *sfb_method_str(sfb_method_t method);
 
+/** Return true if `s` (len bytes) is a country code as carried between processes: two
+ *  ASCII letters, or "??" for unknown. */
+bool sfb_cc_is_valid(const char *s, size_t len);
+
 /** Default bridge (spec §3.8). */
 #define SFB_DEFAULT_FINGERPRINT "2B280B23E1107BB62ABFC40DDCC8824814F80A72"
 #define SFB_DEFAULT_RELAY_URL "wss://snowflake.torproject.net/"

@@ -51,6 +51,18 @@ test_fingerprint(void **state)
     assert_int_equal(sfb_fingerprint_decode(hex64, 64, fp), 32);
 }
 
+static void
+test_country_codes(void **state)
+{
+    (void)state;
+    assert_true(sfb_cc_is_valid("CA", 2));
+    assert_true(sfb_cc_is_valid("??", 2));
+    assert_false(sfb_cc_is_valid("\0A", 2));
+    assert_false(sfb_cc_is_valid("C", 1));
+    assert_false(sfb_cc_is_valid("C?", 2));
+    assert_false(sfb_cc_is_valid("CAN", 3));
+}
+
 int
 sfb_types_test(void)
 {
@@ -58,6 +70,7 @@ sfb_types_test(void)
         cmocka_unit_test(test_nat_parse),
         cmocka_unit_test(test_proxy_type),
         cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_country_codes),
     };
     return cmocka_run_group_tests_name("sfb_types", tests, NULL, NULL);
 }
