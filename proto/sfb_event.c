@@ -46,7 +46,7 @@ sfb_event_encode(const sfb_event_t *ev, sfb_buf_t *out)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, s_buf_write);
-    size_t n = 6; /* v, seq, ts, kind, outcome, cc */
+    size_t n = 7; /* v, epoch, seq, ts, kind, outcome, cc */
     bool proxy = ev->kind == SFB_EV_PROXY_POLL || ev->kind == SFB_EV_PROXY_ANSWER;
     n += proxy ? 1 : 0;                           /* type */
     n += ev->kind != SFB_EV_PROXY_ANSWER ? 1 : 0; /* nat */
@@ -56,6 +56,8 @@ sfb_event_encode(const sfb_event_t *ev, sfb_buf_t *out)
     msgpack_pack_map(&pk, n);
     s_key(&pk, "v");
     msgpack_pack_uint8(&pk, SFB_EVENT_SCHEMA);
+    s_key(&pk, "epoch");
+    msgpack_pack_uint64(&pk, ev->epoch);
     s_key(&pk, "seq");
     msgpack_pack_uint64(&pk, ev->seq);
     s_key(&pk, "ts");
@@ -115,6 +117,8 @@ s_field(const msgpack_object *k, const msgpack_object *v, sfb_event_t *ev)
     bool is_uint = v->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
     if (s_is(k, "v"))
         return is_uint && v->via.u64 == SFB_EVENT_SCHEMA ? F_V : -2;
+    if (s_is(k, "epoch"))
+        return is_uint ? (ev->epoch = v->via.u64, 0) : -1;
     if (s_is(k, "seq"))
         return is_uint ? (ev->seq = v->via.u64, F_SEQ) : -1;
     if (s_is(k, "ts"))
@@ -161,6 +165,7 @@ sfb_event_decode(const void *body, size_t len, sfb_event_t *ev)
 {
     memset(ev, 0, sizeof *ev);
     memcpy(ev->cc, "??", 3);
+    ev->epoch = 0;
     if (len > SFB_MSG_MAX_BYTES)
         return SFB_TOO_BIG;
     sfb_rc_t rc = sfb_msgpack_check(body, len);
@@ -196,5 +201,20 @@ sfb_event_decode(const void *body, size_t len, sfb_event_t *ev)
             rc = SFB_BAD_VALUE;
     }
     msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+sfb_rc_t
+sfb_event_decode_next(const void *blob, size_t len, size_t *off, sfb_event_t *ev)
+{
+    if (*off >= len)
+        return SFB_TRUNCATED;
+    size_t objlen;
+    const char *p = (const char *)blob + *off;
+    sfb_rc_t rc = sfb_msgpack_object_len(p, len - *off, &objlen);
+    if (rc != SFB_OK)
+        return rc;
+    rc = sfb_event_decode(p, objlen, ev);
+    *off += objlen;
     return rc;
 }

@@ -37,6 +37,7 @@ typedef enum {
 
 typedef struct {
     sfb_event_kind_t kind;                  /* which event */
+    uint64_t epoch;                         /* publisher incarnation: random per matcher start */
     uint64_t seq;                           /* per-publisher, starts at 1, +1 per event */
     uint64_t ts_ms;                         /* wall clock, ms since the epoch */
     sfb_outcome_t outcome;                  /* how it ended */
@@ -59,5 +60,10 @@ void sfb_event_encode(const sfb_event_t *ev, sfb_buf_t *out);
 /** Decode a body into *ev. Unknown keys are ignored (forward compatibility); a missing or
  *  newer schema gives SFB_BAD_VERSION; missing required keys SFB_BAD_VALUE. */
 sfb_rc_t sfb_event_decode(const void *body, size_t len, sfb_event_t *ev);
+
+/** Decode the event body that starts at blob[*off] in a concatenation of bodies (a replay
+ *  batch), and advance *off past it. Same results as sfb_event_decode(); on SFB_TRUNCATED or
+ *  a syntax error *off is left unchanged. */
+sfb_rc_t sfb_event_decode_next(const void *blob, size_t len, size_t *off, sfb_event_t *ev);
 
 #endif

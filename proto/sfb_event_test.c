@@ -52,6 +52,20 @@ test_round_trip_each_kind(void **state)
         assert_int_equal(out.has_tag, in[i].has_tag);
         assert_memory_equal(out.tag, in[i].tag, SFB_EVENT_TAG_BYTES);
     }
+    /* a replay batch is the concatenation of bodies */
+    sfb_buf_reset(&b);
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        sfb_event_encode(&in[i], &b);
+    size_t off = 0;
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        sfb_event_t out;
+        assert_int_equal(sfb_event_decode_next(b.data, b.len, &off, &out), SFB_OK);
+        assert_true(out.seq == in[i].seq);
+        assert_true(out.epoch == in[i].epoch);
+    }
+    assert_int_equal(off, b.len);
+    sfb_event_t none;
+    assert_int_equal(sfb_event_decode_next(b.data, b.len, &off, &none), SFB_TRUNCATED);
     sfb_buf_dispose(&b);
     assert_string_equal(sfb_event_topic(SFB_EV_CLIENT_POLL), "client-poll");
     assert_string_equal(sfb_outcome_str(SFB_OUT_CLIENT_GONE), "client-gone");

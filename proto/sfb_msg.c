@@ -26,8 +26,9 @@ s_pack_cc(msgpack_packer *pk, const char *cc)
     size_t n = strnlen(cc, SFB_CC_LEN + 1);
     if (!sfb_cc_is_valid(cc, n))
         cc = "??"; /* the decoder refuses anything else */
-    msgpack_pack_str(pk, 2);
-    msgpack_pack_str_body(pk, cc, 2);
+    n = strlen(cc);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, cc, n);
 }
 
 /* Number of fields after [version, type, req_id] for each type, or -1 if unknown. */
@@ -54,6 +55,10 @@ s_field_count(sfb_msg_type_t type)
         return 1;
     case SFB_MSG_REPORT_REPLY:
         return 2;
+    case SFB_MSG_REPLAY_GET:
+        return 3;
+    case SFB_MSG_REPLAY_REPLY:
+        return 4;
     }
     return -1;
 }
@@ -140,6 +145,19 @@ sfb_msg_encode(const sfb_msg_t *msg, sfb_buf_t *out)
             msgpack_pack_false(&pk);
         s_pack_str(&pk, msg->u.report_reply.text);
         break;
+    case SFB_MSG_REPLAY_GET:
+        msgpack_pack_uint64(&pk, msg->u.replay_get.epoch);
+        msgpack_pack_uint64(&pk, msg->u.replay_get.from_seq);
+        msgpack_pack_uint32(&pk, msg->u.replay_get.max);
+        break;
+    case SFB_MSG_REPLAY_REPLY: {
+        const sfb_msg_replay_reply_t *r = &msg->u.replay_reply;
+        msgpack_pack_uint64(&pk, r->epoch);
+        msgpack_pack_uint64(&pk, r->first_seq);
+        msgpack_pack_uint32(&pk, r->count);
+        msgpack_pack_bin_with_body(&pk, r->events.ptr, r->events.len);
+        break;
+    }
     }
 }
 
@@ -214,6 +232,13 @@ s_header(const unsigned char *p, size_t avail, size_t *hdr, uint64_t *payload, u
 sfb_rc_t
 sfb_msgpack_check(const void *buf, size_t len)
 {
+    size_t objlen;
+    return sfb_msgpack_object_len(buf, len, &objlen);
+}
+
+sfb_rc_t
+sfb_msgpack_object_len(const void *buf, size_t len, size_t *objlen)
+{
     const unsigned char *p = buf;
     size_t off = 0;
     uint64_t pending = 1;
@@ -235,6 +260,7 @@ sfb_msgpack_check(const void *buf, size_t len)
             return SFB_TOO_BIG;
         pending += children;
     }
+    *objlen = off;
     return SFB_OK;
 }
 
@@ -313,6 +339,24 @@ s_decode_offer(const msgpack_object *f, sfb_msg_offer_t *o)
 }
 
 static sfb_rc_t
+s_decode_replay(const msgpack_object *f, sfb_msg_t *msg)
+{
+    uint64_t a, b, c;
+    if (!s_uint(&f[0], UINT64_MAX, &a) || !s_uint(&f[1], UINT64_MAX, &b) ||
+        !s_uint(&f[2], UINT32_MAX, &c))
+        return SFB_BAD_TYPE;
+    if (msg->type == SFB_MSG_REPLAY_GET) {
+        msg->u.replay_get = (sfb_msg_replay_get_t){a, b, (uint32_t)c};
+        return SFB_OK;
+    }
+    if (f[3].type != MSGPACK_OBJECT_BIN)
+        return SFB_BAD_TYPE;
+    msg->u.replay_reply =
+        (sfb_msg_replay_reply_t){a, b, (uint32_t)c, {f[3].via.bin.ptr, f[3].via.bin.size}};
+    return SFB_OK;
+}
+
+static sfb_rc_t
 s_decode_fields(const msgpack_object *f, sfb_msg_t *msg)
 {
     uint64_t status;
@@ -361,6 +405,9 @@ s_decode_fields(const msgpack_object *f, sfb_msg_t *msg)
             return SFB_BAD_TYPE;
         msg->u.report_reply.found = f[0].via.boolean;
         return SFB_OK;
+    case SFB_MSG_REPLAY_GET:
+    case SFB_MSG_REPLAY_REPLY:
+        return s_decode_replay(f, msg);
     }
     return SFB_BAD_TYPE;
 }

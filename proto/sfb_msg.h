@@ -22,11 +22,13 @@ typedef enum {
     SFB_MSG_CANCEL = 4,        /* frontend -> matcher: the HTTP peer of req_id went away */
     SFB_MSG_DEBUG = 5,         /* frontend -> matcher: /debug snapshot */
     SFB_MSG_REPORT_GET = 6,    /* frontend -> metricsd: stats log or Prometheus text */
+    SFB_MSG_REPLAY_GET = 7,    /* metricsd -> matcher: resend recent events (Clone pattern) */
     SFB_MSG_PROXY_REPLY = 65,  /* matcher -> frontend: answer to PROXY_POLL */
     SFB_MSG_CLIENT_REPLY = 66, /* matcher -> frontend: answer to CLIENT_OFFER */
     SFB_MSG_ANSWER_REPLY = 67, /* matcher -> frontend: answer to PROXY_ANSWER */
     SFB_MSG_DEBUG_REPLY = 69,  /* matcher -> frontend: answer to DEBUG */
     SFB_MSG_REPORT_REPLY = 70, /* metricsd -> frontend: answer to REPORT_GET */
+    SFB_MSG_REPLAY_REPLY = 71, /* matcher -> metricsd: answer to REPLAY_GET */
 } sfb_msg_type_t;
 
 typedef enum {
@@ -107,6 +109,19 @@ typedef struct {
 } sfb_msg_report_reply_t;
 
 typedef struct {
+    uint64_t epoch;    /* publisher incarnation the subscriber last saw */
+    uint64_t from_seq; /* first sequence number wanted */
+    uint32_t max;      /* at most this many events in the reply */
+} sfb_msg_replay_get_t;
+
+typedef struct {
+    uint64_t epoch;     /* the matcher's current incarnation */
+    uint64_t first_seq; /* seq of the first event in `events`, or the oldest the ring holds */
+    uint32_t count;     /* events in `events` */
+    sfb_str_t events;   /* concatenated event bodies (sfb_event_decode_next) */
+} sfb_msg_replay_reply_t;
+
+typedef struct {
     sfb_msg_type_t type; /* selects the union member */
     uint64_t req_id;     /* chosen by the frontend, echoed by the matcher */
     union {
@@ -119,6 +134,8 @@ typedef struct {
         sfb_str_t debug_text;                /* DEBUG_REPLY */
         sfb_report_kind_t report_get;        /* REPORT_GET */
         sfb_msg_report_reply_t report_reply; /* REPORT_REPLY */
+        sfb_msg_replay_get_t replay_get;     /* REPLAY_GET */
+        sfb_msg_replay_reply_t replay_reply; /* REPLAY_REPLY */
     } u;                                     /* CANCEL and DEBUG carry nothing more */
 } sfb_msg_t;
 
@@ -135,9 +152,11 @@ sfb_rc_t sfb_msg_decode(const void *frame, size_t len, sfb_msg_t *msg);
 /** Return true for request types (frontend -> matcher). */
 bool sfb_msg_is_request(sfb_msg_type_t type);
 
-/** Check that every msgpack array/map/str/bin length prefix in `buf` fits in the bytes that
- *  remain, so msgpack-c never allocates for a forged length. Return SFB_OK or SFB_TOO_BIG /
- *  SFB_BAD_SYNTAX / SFB_TRUNCATED. Shared with the event decoder. */
+/** Check that every msgpack array/map/str/bin length prefix of the first object in `buf`
+ *  fits in the bytes that remain, so msgpack-c never allocates for a forged length. Return
+ *  SFB_OK or SFB_TOO_BIG / SFB_BAD_SYNTAX / SFB_TRUNCATED. Shared with the event decoder. */
 sfb_rc_t sfb_msgpack_check(const void *buf, size_t len);
+/** Like sfb_msgpack_check(), and set *objlen to the length of that first object. */
+sfb_rc_t sfb_msgpack_object_len(const void *buf, size_t len, size_t *objlen);
 
 #endif

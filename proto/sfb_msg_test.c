@@ -86,6 +86,8 @@ test_other_types_round_trip(void **state)
         {.type = SFB_MSG_DEBUG_REPLY, .req_id = 4, .u.debug_text = SFB_STR("text")},
         {.type = SFB_MSG_CANCEL, .req_id = 5},
         {.type = SFB_MSG_DEBUG, .req_id = 6},
+        {.type = SFB_MSG_REPLAY_GET, .req_id = 12, .u.replay_get = {5, 100, 1000}},
+        {.type = SFB_MSG_REPLAY_REPLY, .req_id = 13, .u.replay_reply = {5, 100, 0, SFB_STR("")}},
         {.type = SFB_MSG_REPORT_GET, .req_id = 10, .u.report_get = SFB_REPORT_PROMETHEUS},
         {.type = SFB_MSG_REPORT_REPLY, .req_id = 11, .u.report_reply = {true, SFB_STR("log")}},
         {.type = SFB_MSG_PROXY_ANSWER, .req_id = 8, .u.answer = {SFB_STR("sid"), SFB_STR("ans")}},

@@ -134,6 +134,8 @@ sfb_fingerprint_decode(const char *hex, size_t len, unsigned char out[SFB_FINGER
 bool
 sfb_cc_is_valid(const char *s, size_t len)
 {
+    if (len == 0)
+        return true;
     if (len != 2)
         return false;
     if (s[0] == '?' && s[1] == '?')

@@ -58,7 +58,8 @@ sfb_proxy_type_t sfb_proxy_type_parse(const char *s, size_t len);
 const char *sfb_method_str(sfb_method_t method);
 
 /** Return true if `s` (len bytes) is a country code as carried between processes: two
- *  ASCII letters, or "??" for unknown. */
+ *  ASCII letters, "??" for an address the database does not know, or "" when no
+ *  geolocation database is loaded (upstream then keeps no proxy IP statistics, spec §8.2). */
 bool sfb_cc_is_valid(const char *s, size_t len);
 
 /** Default bridge (spec §3.8). */

@@ -58,6 +58,7 @@ test_country_codes(void **state)
     assert_true(sfb_cc_is_valid("CA", 2));
     assert_true(sfb_cc_is_valid("??", 2));
     assert_false(sfb_cc_is_valid("\0A", 2));
+    assert_true(sfb_cc_is_valid("", 0));
     assert_false(sfb_cc_is_valid("C", 1));
     assert_false(sfb_cc_is_valid("C?", 2));
     assert_false(sfb_cc_is_valid("CAN", 3));

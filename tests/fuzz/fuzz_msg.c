@@ -54,6 +54,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case SFB_MSG_REPORT_REPLY:
         s_same_str(m.u.report_reply.text, again.u.report_reply.text);
         break;
+    case SFB_MSG_REPLAY_REPLY:
+        s_same_str(m.u.replay_reply.events, again.u.replay_reply.events);
+        break;
+    case SFB_MSG_REPLAY_GET:
     case SFB_MSG_CANCEL:
     case SFB_MSG_DEBUG:
     case SFB_MSG_ANSWER_REPLY:
