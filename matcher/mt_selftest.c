@@ -9,6 +9,7 @@ static const struct {
     int (*fn)(void);
 } s_tests[] = {
     {"mt_bridges", mt_bridges_test},
+    {"mt_core", mt_core_test},
     {"mt_pool", mt_pool_test},
     {"mt_relay", mt_relay_test},
 };

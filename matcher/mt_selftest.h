@@ -4,6 +4,7 @@
 #define MT_SELFTEST_H
 
 int mt_bridges_test(void);
+int mt_core_test(void);
 int mt_pool_test(void);
 int mt_relay_test(void);
 
