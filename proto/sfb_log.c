@@ -214,7 +214,10 @@ sfb_log_escape(const char *in, size_t max_in, char *out, size_t out_size)
     return out;
 }
 
-static void __attribute__((format(printf, 3, 0)))
+static void s_vlog(sfb_level_t level, const char *module, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void
 s_vlog(sfb_level_t level, const char *module, const char *fmt, va_list ap)
 {
     char line[LINE_MAX_BYTES];
