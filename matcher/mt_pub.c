@@ -1,0 +1,95 @@
+/* mt_pub.c - see mt_pub.h. The sequence number advances for every event, sent or not, so a
+ * local drop shows up as a gap downstream just like a drop at the subscriber's HWM. */
+#include "mt_pub.h"
+
+#include "sfb_alloc.h"
+#include "sfb_buf.h"
+#include "sfb_log.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <sys/random.h>
+
+/* PUB drops per subscriber once this many events are queued. 100 000 events of ~80 bytes is
+ * ~8 MB per subscriber, several seconds of peak traffic; metricsd keeps up with 300k/s
+ * (notes/dependencies.md §3), so only a stalled subscriber loses events. */
+#define S_SNDHWM 100000
+/* On close, wait this long for queued events to reach subscribers. */
+#define S_LINGER_MS 500
+
+struct mt_pub {
+    zsock_t *sock;    /* PUB */
+    void *raw;        /* libzmq handle of sock */
+    uint64_t epoch;   /* random per start: lets subscribers tell a restart from a gap */
+    uint64_t seq;     /* last sequence number used */
+    uint64_t dropped; /* sends that failed */
+    sfb_buf_t body;   /* reused encoding buffer */
+    sfb_ratelim_t rl; /* drop warnings */
+};
+
+mt_pub_t *
+mt_pub_new(const char *endpoint)
+{
+    zsock_t *sock = zsock_new(ZMQ_PUB);
+    if (sock == NULL) {
+        sfb_log(SFB_ERROR, "mt.pub", "cannot create PUB socket");
+        return NULL;
+    }
+    zsock_set_sndhwm(sock, S_SNDHWM);
+    zsock_set_linger(sock, S_LINGER_MS);
+    if (zsock_bind(sock, "%s", endpoint) < 0) {
+        sfb_log(SFB_ERROR, "mt.pub", "cannot bind PUB on %s: %s", endpoint, zmq_strerror(errno));
+        zsock_destroy(&sock);
+        return NULL;
+    }
+    mt_pub_t *pub = sfb_xcalloc(1, sizeof *pub);
+    pub->sock = sock;
+    pub->raw = zsock_resolve(sock);
+    if (getrandom(&pub->epoch, sizeof pub->epoch, 0) != sizeof pub->epoch)
+        pub->epoch = sfb_wall_ms() ^ (uint64_t)getpid() << 40;
+    sfb_buf_init(&pub->body);
+    pub->rl.interval_ms = 60000;
+    return pub;
+}
+
+void
+mt_pub_destroy(mt_pub_t **pub_p)
+{
+    if (pub_p == NULL || *pub_p == NULL)
+        return;
+    mt_pub_t *pub = *pub_p;
+    zsock_destroy(&pub->sock);
+    sfb_buf_dispose(&pub->body);
+    free(pub);
+    *pub_p = NULL;
+}
+
+void
+mt_pub_send(mt_pub_t *pub, const sfb_event_t *ev)
+{
+    sfb_event_t e = *ev;
+    e.epoch = pub->epoch;
+    e.seq = ++pub->seq;
+    e.ts_ms = sfb_wall_ms();
+    sfb_buf_reset(&pub->body);
+    sfb_event_encode(&e, &pub->body);
+    const char *topic = sfb_event_topic(e.kind);
+    if (zmq_send(pub->raw, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(pub->raw, pub->body.data, pub->body.len, ZMQ_DONTWAIT) < 0) {
+        pub->dropped++;
+        sfb_log_ratelim(&pub->rl, SFB_WARN, "mt.pub", "event dropped: %s (%llu so far)",
+                        zmq_strerror(errno), (unsigned long long)pub->dropped);
+    }
+}
+
+uint64_t
+mt_pub_seq(const mt_pub_t *pub)
+{
+    return pub->seq;
+}
+
+uint64_t
+mt_pub_dropped(const mt_pub_t *pub)
+{
+    return pub->dropped;
+}
