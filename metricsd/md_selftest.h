@@ -4,8 +4,13 @@
 #define MD_SELFTEST_H
 
 int md_agg_test(void);
+int md_ckpt_test(void);
+int md_evjson_test(void);
 int md_prom_test(void);
+int md_recv_test(void);
 int md_report_test(void);
+int md_server_test(void);
 int md_set_test(void);
+int md_statslog_test(void);
 
 #endif
