@@ -171,9 +171,9 @@ md_http_destroy(md_http_t **http_p)
     atomic_store(&http->stop, true);
     pthread_join(http->thread, NULL);
     h2o_socket_close(http->listener);
-    h2o_evloop_run(http->ctx.loop, 0); /* let the close complete */
     h2o_evloop_t *loop = http->ctx.loop;
-    h2o_context_dispose(&http->ctx);
+    h2o_context_dispose(&http->ctx); /* closes the queue's socket too */
+    h2o_evloop_run(loop, 0);         /* socket closes complete on the next turn */
     h2o_evloop_destroy(loop);
     h2o_config_dispose(&http->config);
     free(http);

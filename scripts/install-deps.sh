@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config cmake clang libclang-rt-14-dev clang-format
 libh2o-evloop-dev libssl-dev libzmq3-dev libczmq-dev libmsgpack-dev libmaxminddb-dev libjansson-dev
 libcmocka-dev mmdb-bin libmaxmind-db-writer-perl tor-geoipdb
-python3 python3-zmq python3-msgpack curl openssl iproute2 bc
+python3 python3-zmq python3-msgpack curl openssl iproute2 bc prometheus
 snowflake-proxy snowflake-client"
 missing=""
 for p in $PKGS; do
