@@ -406,6 +406,7 @@ s_load_body(s_cursor_t *c, md_stats_t *stats, md_set_t *seen)
     uint64_t n = s_get_n(c, 8);
     if (n > c->left / 8)
         return SFB_TRUNCATED;
+    md_set_reserve(seen, (size_t)n); /* keys come in table order: insert into a full-size table */
     for (uint64_t i = 0; i < n; i++)
         if (!md_set_add(seen, s_get_n(c, 8)))
             return SFB_BAD_VALUE;

@@ -81,6 +81,16 @@ s_resize(md_set_t *set, size_t cap)
     set->shift = shift;
 }
 
+void
+md_set_reserve(md_set_t *set, size_t n)
+{
+    size_t cap = set->cap;
+    while (n * 4 > cap * 3)
+        cap *= 2;
+    if (cap != set->cap)
+        s_resize(set, cap);
+}
+
 bool
 md_set_add(md_set_t *set, uint64_t key)
 {

@@ -15,6 +15,9 @@ typedef struct md_set md_set_t;
 md_set_t *md_set_new(void);
 /** Destroy the set and set *set_p to NULL. Accepts NULL and &NULL. */
 void md_set_destroy(md_set_t **set_p);
+/** Grow the table so `n` keys fit without resizing. Call before bulk inserts whose order
+ *  follows the hash (e.g. restoring a saved set), which would otherwise cluster. */
+void md_set_reserve(md_set_t *set, size_t n);
 /** Add `key`. Return true if it was not in the set yet. */
 bool md_set_add(md_set_t *set, uint64_t key);
 /** Return true if `key` is in the set. */

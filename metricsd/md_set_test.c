@@ -38,6 +38,11 @@ test_add_has_clear(void **state)
     assert_false(md_set_has(set, 0));
     md_set_clear(set); /* a quiet interval after a busy one gives the memory back */
     assert_true(md_set_bytes(set) < big);
+    md_set_reserve(set, 10000);
+    size_t reserved = md_set_bytes(set);
+    for (uint64_t i = 1; i <= 10000; i++)
+        md_set_add(set, i);
+    assert_int_equal(md_set_bytes(set), reserved); /* no resize */
     md_set_destroy(&set);
     assert_null(set);
     md_set_destroy(&set);
