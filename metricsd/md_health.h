@@ -1,0 +1,49 @@
+/* md_health.h - metricsd's own health figures (missed events, decode errors, checkpoints,
+ * replies...). They are exposed only on the operator's --prometheus-addr endpoint, never in
+ * the published statistics. Any thread may update or read a figure: each is a C11 atomic. */
+#ifndef MD_HEALTH_H
+#define MD_HEALTH_H
+
+#include "sfb_buf.h"
+
+#include <stdint.h>
+
+typedef enum {
+    MD_H_EVENTS = 0,         /* counter: events counted into an interval */
+    MD_H_DECODE_ERRORS,      /* counter: event bodies that did not decode */
+    MD_H_INVALID,            /* counter: decoded events with an impossible outcome */
+    MD_H_MISSED,             /* counter: events missed, from sequence gaps */
+    MD_H_PUBLISHER_RESTARTS, /* counter: sequence went backwards (matcher restarted) */
+    MD_H_LATE,               /* counter: events for an interval already reported */
+    MD_H_FUTURE,             /* counter: events time-stamped implausibly far ahead */
+    MD_H_CHECKPOINTS,        /* counter: checkpoints written */
+    MD_H_CHECKPOINT_ERRORS,  /* counter: checkpoints that failed */
+    MD_H_REPORTS,            /* counter: interval blocks written */
+    MD_H_REPORT_ERRORS,      /* counter: interval blocks that could not be written */
+    MD_H_REQUESTS,           /* counter: REPORT_GET requests answered */
+    MD_H_BAD_REQUESTS,       /* counter: frames on --listen that were not a REPORT_GET */
+    MD_H_REPLY_DROPS,        /* counter: replies the ROUTER could not send */
+    MD_H_TRUNCATED,          /* counter: replies cut to fit the message size limit */
+    MD_H_SET_ENTRIES,        /* gauge: keys in the unique-tag set of the current interval */
+    MD_H_SET_BYTES,          /* gauge: memory of that set */
+    MD_H_INTERVAL_START,     /* gauge: start of the current interval, seconds since the epoch */
+    MD_H_LAST_SEQ,           /* gauge: last sequence number seen */
+} md_health_item_t;
+#define MD_HEALTH_COUNT 19
+
+typedef struct md_health md_health_t;
+
+/** Create zeroed figures. Never NULL. */
+md_health_t *md_health_new(void);
+/** Destroy and set *health_p to NULL. Accepts NULL and &NULL. */
+void md_health_destroy(md_health_t **health_p);
+/** Add `n` to figure `item` (any thread). */
+void md_health_add(md_health_t *health, md_health_item_t item, uint64_t n);
+/** Set gauge `item` to `v` (any thread). */
+void md_health_set(md_health_t *health, md_health_item_t item, uint64_t v);
+/** Return figure `item` (any thread). */
+uint64_t md_health_get(const md_health_t *health, md_health_item_t item);
+/** Append every figure as Prometheus text, families sorted by name ("snowflake_metricsd_*"). */
+void md_health_format(const md_health_t *health, sfb_buf_t *out);
+
+#endif

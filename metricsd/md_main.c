@@ -1,0 +1,205 @@
+/* md_main.c - snowflake-metricsd: subscribes to the matcher's events, writes the upstream
+ * stats log at each interval end, checkpoints the partial interval, and serves reports.
+ *
+ * Threads (docs/statistics.md):
+ *   - main: parses options, owns the ROUTER on --listen (md_server) and a signalfd; answers
+ *     REPORT_GET until SIGINT/SIGTERM.
+ *   - receiving thread (md_recv): owns the SUB socket and every piece of aggregation state;
+ *     the only writer of the counters (C11 atomics), the unique sets, the stats log and the
+ *     checkpoints. It formats each interval's block itself, so the rollover is exact.
+ *   - HTTP thread (md_http, only with --prometheus-addr): h2o evloop serving /metrics.
+ *   Readers never lock: they load atomics (md_prom, md_health) or read the stats log file up
+ *   to the size published after its last complete block.
+ *   Plus libzmq's I/O and reaper threads. SIGINT/SIGTERM are blocked in every thread and
+ *   read from the signalfd by main. */
+#include "md_ckpt.h"
+#include "md_health.h"
+#include "md_http.h"
+#include "md_recv.h"
+#include "md_server.h"
+#include "md_statslog.h"
+#include "sfb_log.h"
+#include "sfb_opt.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define S_PROC "snowflake-metricsd"
+#define S_MOD "metricsd"
+
+/* clang-format off */
+static const sfb_opt_t s_opts[] = {
+    {"events",              SFB_OPT_STR,      "ipc:///tmp/snowflake-events.ipc",   0, 0, "SUB endpoint of the matcher's event stream"},
+    {"listen",              SFB_OPT_STR,      "ipc:///tmp/snowflake-metricsd.ipc", 0, 0, "ROUTER endpoint where frontends fetch reports"},
+    {"matcher",             SFB_OPT_STR,      NULL,  0, 0, "matcher endpoint for replaying missed events (accepted; not used yet)"},
+    {"metrics-log",         SFB_OPT_STR,      NULL,  0, 0, "append the stats log to FILE (default: stdout, and /metrics is 404)"},
+    {"metrics-interval",    SFB_OPT_DURATION, "24h", 1000, 366ULL * 86400000, "statistics interval, aligned to multiples since the Unix epoch"},
+    {"checkpoint-interval", SFB_OPT_DURATION, "1s",  10, 1000, "checkpoint the partial interval this often while events flow"},
+    {"prometheus-addr",     SFB_OPT_STR,      NULL,  0, 0, "serve /metrics (health + Prometheus counters) on HOST:PORT"},
+    {"state-dir",           SFB_OPT_STR,      NULL,  0, 0, "directory for the checkpoint (none: a restart loses the partial interval)"},
+    {"unsafe-logging",      SFB_OPT_BOOL,     "false", 0, 0, "do not scrub addresses from log lines"},
+};
+/* clang-format on */
+
+/* Validate what the option table cannot; print one line and return -1 on error. */
+static int
+s_validate(const sfb_opts_t *o)
+{
+    if (sfb_opts_ms(o, "metrics-interval") % 1000 != 0) {
+        fprintf(stderr, "%s: -metrics-interval must be a whole number of seconds\n", S_PROC);
+        return -1;
+    }
+    return 0;
+}
+
+/* --check-config: the files and directories must be usable. Return 0 or 1. */
+static int
+s_check_files(const sfb_opts_t *o)
+{
+    int bad = 0;
+    const char *dir = sfb_opts_str(o, "state-dir");
+    if (dir && md_ckpt_check_dir(dir) != 0) {
+        fprintf(stderr, "%s: -state-dir %s: %s\n", S_PROC, dir, strerror(errno));
+        bad = 1;
+    }
+    const char *log = sfb_opts_str(o, "metrics-log");
+    if (log) {
+        char *copy = strdup(log);
+        int rc = access(log, F_OK) == 0 ? access(log, W_OK) : access(dirname(copy), W_OK | X_OK);
+        free(copy);
+        if (rc != 0) {
+            fprintf(stderr, "%s: -metrics-log %s: %s\n", S_PROC, log, strerror(errno));
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+/* Block the stop signals in this thread and every thread created later; return a signalfd. */
+static int
+s_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void
+s_serve(md_server_t *server, int sfd)
+{
+    zmq_pollitem_t items[2] = {{md_server_socket(server), 0, ZMQ_POLLIN, 0},
+                               {NULL, sfd, ZMQ_POLLIN, 0}};
+    for (;;) {
+        int rc = zmq_poll(items, 2, -1);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0) {
+            sfb_log(SFB_ERROR, S_MOD, "poll: %s", zmq_strerror(errno));
+            return;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == sizeof si) {
+                sfb_log(SFB_NOTICE, S_MOD, "signal %u: stopping", si.ssi_signo);
+                return;
+            }
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            md_server_drain(server);
+    }
+}
+
+static int
+s_run(const sfb_opts_t *o)
+{
+    int rc = 1;
+    md_statslog_t *log = NULL;
+    md_recv_t *recv = NULL;
+    md_server_t *server = NULL;
+    md_http_t *http = NULL;
+    md_health_t *health = md_health_new();
+    int sfd = s_signals();
+    zsys_handler_set(NULL); /* before the first socket: we read signals from sfd */
+    if (sfd < 0) {
+        sfb_log(SFB_ERROR, S_MOD, "signalfd: %s", strerror(errno));
+        goto fail;
+    }
+    const char *path = sfb_opts_str(o, "metrics-log");
+    if ((log = md_statslog_open(path)) == NULL) {
+        sfb_log(SFB_ERROR, S_MOD, "cannot open -metrics-log %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    uint64_t interval_ms = sfb_opts_ms(o, "metrics-interval");
+    md_recv_cfg_t cfg = {.events_ep = sfb_opts_str(o, "events"),
+                         .state_dir = sfb_opts_str(o, "state-dir"),
+                         .interval_ms = interval_ms,
+                         .checkpoint_ms = sfb_opts_ms(o, "checkpoint-interval"),
+                         .grace_ms = interval_ms / 10 < 1000 ? interval_ms / 10 : 1000};
+    recv = md_recv_new(&cfg, log, health, sfb_wall_ms());
+    server = md_server_new(sfb_opts_str(o, "listen"), log, md_recv_prom(recv), health);
+    if (server == NULL)
+        goto fail;
+    const char *addr = sfb_opts_str(o, "prometheus-addr");
+    if (addr && (http = md_http_new(addr, md_recv_prom(recv), health)) == NULL)
+        goto fail;
+    if (md_recv_start(recv) != 0)
+        goto fail;
+    sfb_log(SFB_NOTICE, S_MOD, "running: events %s, reports on %s", cfg.events_ep,
+            sfb_opts_str(o, "listen"));
+    s_serve(server, sfd);
+    rc = 0;
+fail:
+    md_http_destroy(&http);
+    md_server_destroy(&server);
+    md_recv_destroy(&recv); /* final checkpoint */
+    md_statslog_destroy(&log);
+    md_health_destroy(&health);
+    if (sfd >= 0)
+        close(sfd);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    sfb_log_set_process(S_PROC);
+    sfb_opts_t *o = NULL;
+    sfb_opts_action_t act = sfb_opts_parse(
+        s_opts, sizeof s_opts / sizeof s_opts[0], S_PROC,
+        "Aggregate the matcher's events into the Snowflake statistics.", argc, argv, &o);
+    int rc = 0;
+    switch (act) {
+    case SFB_OPTS_EXIT:
+        break;
+    case SFB_OPTS_ERROR:
+        rc = 2;
+        break;
+    case SFB_OPTS_CHECK:
+        rc = s_validate(o) != 0 ? 2 : s_check_files(o);
+        if (rc == 0)
+            printf("%s: configuration OK\n", S_PROC);
+        break;
+    case SFB_OPTS_RUN:
+        if (s_validate(o) != 0) {
+            rc = 2;
+            break;
+        }
+        if (sfb_opts_bool(o, "unsafe-logging"))
+            sfb_log_set_unsafe(true);
+        sfb_opts_log_summary(o);
+        rc = s_run(o);
+        break;
+    }
+    sfb_opts_destroy(&o);
+    return rc;
+}

@@ -1,0 +1,251 @@
+/* md_recv.c - see md_recv.h. */
+#include "md_recv.h"
+
+#include "md_agg.h"
+#include "md_ckpt.h"
+#include "sfb_alloc.h"
+#include "sfb_event.h"
+#include "sfb_log.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define S_MOD "md.recv"
+#define S_DRAIN_MAX 4096               /* events per wake-up before ticking */
+#define S_CKPT_MAX (512 * 1024 * 1024) /* refuse larger checkpoint files */
+
+struct md_recv {
+    md_recv_cfg_t cfg;     /* copied; strings borrowed */
+    md_agg_t *agg;         /* aggregation state, owned */
+    md_statslog_t *log;    /* borrowed */
+    md_health_t *health;   /* borrowed */
+    sfb_buf_t buf;         /* scratch for reports and checkpoints */
+    bool dirty;            /* state changed since the last checkpoint */
+    uint64_t last_ckpt_ms; /* monotonic time of the last checkpoint */
+    zactor_t *actor;       /* the receiving thread, once started */
+    sfb_ratelim_t warn_rl; /* for per-event warnings */
+};
+
+/* Write the block of the current interval, then make the interval containing `t_ms`
+ * current and checkpoint, so a crash after this point does not report it twice. */
+static void
+s_close_interval(md_recv_t *r, uint64_t t_ms)
+{
+    sfb_buf_reset(&r->buf);
+    md_agg_report(r->agg, &r->buf);
+    const char *nl = strchr(r->buf.data, '\n');
+    char first[128] = "";
+    size_t l = nl ? (size_t)(nl - r->buf.data) + 1 : 0;
+    if (l < sizeof first)
+        memcpy(first, r->buf.data, l);
+    first[l < sizeof first ? l : 0] = '\0';
+    if (md_statslog_last_block_is(r->log, first)) {
+        sfb_log(SFB_NOTICE, S_MOD, "interval ending %.19s already in the stats log", first + 20);
+    } else if (md_statslog_append(r->log, r->buf.data, r->buf.len) != 0) {
+        md_health_add(r->health, MD_H_REPORT_ERRORS, 1);
+        sfb_log(SFB_WARN, S_MOD, "cannot write the stats log: %s", strerror(errno));
+    } else {
+        md_health_add(r->health, MD_H_REPORTS, 1);
+        sfb_log(SFB_INFO, S_MOD, "wrote the block ending %.19s", first + 20);
+    }
+    md_agg_advance(r->agg, t_ms);
+    r->dirty = true;
+    md_recv_checkpoint(r);
+}
+
+md_recv_t *
+md_recv_new(const md_recv_cfg_t *cfg, md_statslog_t *log, md_health_t *health, uint64_t now_ms)
+{
+    md_recv_t *r = sfb_xcalloc(1, sizeof *r);
+    r->cfg = *cfg;
+    r->log = log;
+    r->health = health;
+    r->warn_rl.interval_ms = 60000;
+    sfb_buf_init(&r->buf);
+    r->agg = md_agg_new(cfg->interval_ms, now_ms, health);
+    if (cfg->state_dir == NULL)
+        return r;
+    int found = md_ckpt_load(cfg->state_dir, S_CKPT_MAX, &r->buf);
+    if (found < 0) {
+        sfb_log(SFB_WARN, S_MOD, "cannot read the checkpoint: %s", strerror(errno));
+    } else if (found > 0) {
+        sfb_rc_t rc = md_agg_load(r->agg, r->buf.data, r->buf.len);
+        if (rc != SFB_OK)
+            sfb_log(SFB_WARN, S_MOD, "ignoring the checkpoint: %s", sfb_rc_str(rc));
+        else
+            sfb_log(SFB_NOTICE, S_MOD, "resumed the interval starting at %llu s, last seq %llu",
+                    (unsigned long long)(md_agg_start_ms(r->agg) / 1000),
+                    (unsigned long long)md_agg_last_seq(r->agg));
+    }
+    if (md_agg_start_ms(r->agg) > now_ms) { /* from the future: the clock went back */
+        sfb_log(SFB_WARN, S_MOD, "ignoring a checkpoint from the future");
+        md_agg_destroy(&r->agg);
+        r->agg = md_agg_new(cfg->interval_ms, now_ms, health);
+    }
+    if (md_agg_end_ms(r->agg) <= now_ms) /* it ended while we were down */
+        s_close_interval(r, now_ms);
+    return r;
+}
+
+void
+md_recv_handle(md_recv_t *r, const void *body, size_t len, uint64_t now_ms)
+{
+    sfb_event_t ev;
+    sfb_rc_t rc = sfb_event_decode(body, len, &ev);
+    if (rc != SFB_OK) {
+        md_health_add(r->health, MD_H_DECODE_ERRORS, 1);
+        sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "undecodable event: %s", sfb_rc_str(rc));
+        return;
+    }
+    md_agg_track_seq(r->agg, ev.seq);
+    r->dirty = true;
+    uint64_t ts = ev.ts_ms ? ev.ts_ms : now_ms;
+    if (ts > now_ms + md_agg_interval_ms(r->agg)) {
+        md_health_add(r->health, MD_H_FUTURE, 1);
+        return;
+    }
+    switch (md_agg_when(r->agg, ts)) {
+    case MD_TS_LATE:
+        md_health_add(r->health, MD_H_LATE, 1);
+        return;
+    case MD_TS_AHEAD:
+        s_close_interval(r, ts);
+        break;
+    case MD_TS_CURRENT:
+        break;
+    }
+    md_agg_apply(r->agg, &ev);
+}
+
+int
+md_recv_checkpoint(md_recv_t *r)
+{
+    if (r->cfg.state_dir == NULL)
+        return 0;
+    sfb_buf_reset(&r->buf);
+    md_agg_save(r->agg, &r->buf);
+    r->last_ckpt_ms = sfb_now_ms();
+    if (md_ckpt_save(r->cfg.state_dir, r->buf.data, r->buf.len) != 0) {
+        md_health_add(r->health, MD_H_CHECKPOINT_ERRORS, 1);
+        sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "cannot write the checkpoint: %s",
+                        strerror(errno));
+        return -1;
+    }
+    md_health_add(r->health, MD_H_CHECKPOINTS, 1);
+    r->dirty = false;
+    return 0;
+}
+
+void
+md_recv_tick(md_recv_t *r, uint64_t now_ms, uint64_t mono_ms)
+{
+    if (now_ms >= md_agg_end_ms(r->agg) + r->cfg.grace_ms)
+        s_close_interval(r, now_ms);
+    if (r->dirty && mono_ms - r->last_ckpt_ms >= r->cfg.checkpoint_ms)
+        md_recv_checkpoint(r);
+}
+
+/* ---- the thread ------------------------------------------------------------------------- */
+
+/* Read every queued [topic, body] message without blocking, up to S_DRAIN_MAX. */
+static void
+s_drain(md_recv_t *r, void *sub)
+{
+    for (int i = 0; i < S_DRAIN_MAX; i++) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part);
+            return;
+        }
+        /* The topic frame only routes; the body says what the event is. Use the last part. */
+        while (zmq_msg_more(&part)) {
+            zmq_msg_close(&part);
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, sub, ZMQ_DONTWAIT) < 0)
+                break;
+        }
+        md_recv_handle(r, zmq_msg_data(&part), zmq_msg_size(&part), sfb_wall_ms());
+        zmq_msg_close(&part);
+    }
+}
+
+static void
+s_actor(zsock_t *pipe, void *args)
+{
+    md_recv_t *r = args;
+    zsock_t *sub = zsock_new(ZMQ_SUB);
+    int ok = sub != NULL;
+    if (ok) {
+        zsock_set_rcvhwm(sub, 1000000);
+        for (int k = 0; k < SFB_EV_KIND_COUNT; k++)
+            zsock_set_subscribe(sub, sfb_event_topic((sfb_event_kind_t)k));
+        ok = zsock_connect(sub, "%s", r->cfg.events_ep) == 0;
+    }
+    zsock_signal(pipe, 0);          /* zactor_new's handshake, which ignores the status */
+    zsock_signal(pipe, ok ? 0 : 1); /* read by md_recv_start */
+    if (!ok) {
+        zsock_destroy(&sub);
+        return;
+    }
+    zmq_pollitem_t items[2] = {{zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
+                               {zsock_resolve(sub), 0, ZMQ_POLLIN, 0}};
+    long wait_ms = r->cfg.checkpoint_ms < 100 ? (long)r->cfg.checkpoint_ms + 1 : 100;
+    for (;;) {
+        int rc = zmq_poll(items, 2, wait_ms);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
+            char *cmd = zstr_recv(pipe);
+            bool term = cmd == NULL || strcmp(cmd, "$TERM") == 0;
+            zstr_free(&cmd);
+            if (term)
+                break;
+        }
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
+            s_drain(r, zsock_resolve(sub));
+        md_recv_tick(r, sfb_wall_ms(), sfb_now_ms());
+    }
+    md_recv_checkpoint(r);
+    zsock_destroy(&sub);
+}
+
+int
+md_recv_start(md_recv_t *r)
+{
+    r->actor = zactor_new(s_actor, r);
+    if (r->actor == NULL || zsock_wait(r->actor) != 0) {
+        sfb_log(SFB_ERROR, S_MOD, "cannot connect the SUB socket to %s", r->cfg.events_ep);
+        zactor_destroy(&r->actor);
+        return -1;
+    }
+    return 0;
+}
+
+void
+md_recv_destroy(md_recv_t **recv_p)
+{
+    if (recv_p == NULL || *recv_p == NULL)
+        return;
+    md_recv_t *r = *recv_p;
+    if (r->actor)
+        zactor_destroy(&r->actor);
+    md_agg_destroy(&r->agg);
+    sfb_buf_dispose(&r->buf);
+    free(r);
+    *recv_p = NULL;
+}
+
+const md_prom_t *
+md_recv_prom(const md_recv_t *r)
+{
+    return md_agg_prom(r->agg);
+}
+
+const md_stats_t *
+md_recv_stats(const md_recv_t *r)
+{
+    return md_agg_stats(r->agg);
+}
