@@ -125,7 +125,7 @@ class HttpEndpoints(unittest.TestCase):
         cases = [(client_body("fake"), NO_PROXIES),
                  (client_body("fake", fp="8838024498816A039FCBBAB14E6F40A0843051FA"),
                   b'{"error":"bridge with requested fingerprint is unknown to the broker"}'),
-                 ('{"version":"2.0"}x', b'{"error":"unsupported message version"}'),
+                 ('version 2.0', b'{"error":"unsupported message version"}'),
                  ("2.0\n{\"offer\":\"fake\"}", b'{"error":"unsupported message version"}'),
                  ("", b'{"error":"unsupported message version"}'),
                  ('1.0\n{"nat":"unknown"}', b'{"error":"no supplied offer"}'),

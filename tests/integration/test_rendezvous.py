@@ -117,14 +117,15 @@ class Rendezvous(unittest.TestCase):
         polls = {}
         for sid, clients in (("four", 4), ("five", 5), ("three", 3), ("one", 1)):
             polls[sid] = self.poll(sid, nat="unrestricted", clients=clients)
-        order = []
+        order, clients = [], []
         for i in range(4):
-            c = Async(self.b.port, "POST", "/client", client_body("o%d" % i))
-            wait_for(lambda: any(p.done() and s not in order for s, p in polls.items()), 5,
+            clients.append(Async(self.b.port, "POST", "/client", client_body("o%d" % i)))
+            wait_for(lambda: any(p.done() and s not in order for s, p in polls.items()), 2,
                      "a proxy matched")
             order += [s for s, p in polls.items() if p.done() and s not in order]
-            c.result(5)
         self.assertEqual(order, ["one", "three", "four", "five"])
+        for c in clients:
+            self.assertEqual(c.result(5).body, b'{"error":"timed out waiting for answer!"}')
 
     def test_disconnected_proxy_is_never_matched(self):
         s = socket.create_connection(("127.0.0.1", self.b.port), timeout=5)
