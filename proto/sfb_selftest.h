@@ -5,6 +5,7 @@
 
 int sfb_buf_test(void);
 int sfb_event_test(void);
+int sfb_json_test(void);
 int sfb_log_test(void);
 int sfb_msg_test(void);
 int sfb_opt_test(void);
