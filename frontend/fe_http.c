@@ -241,8 +241,7 @@ s_answer_status(h2o_req_t *req, bool success)
 static void
 s_on_done(h2o_req_t *req, void *data, fe_up_outcome_t outcome, const sfb_msg_t *reply)
 {
-    const s_held_ctx_t *c = data;
-    s_cors(req);
+    const s_held_ctx_t *c = data; /* CORS headers were added before forwarding */
     switch (c->route) {
     case FE_ROUTE_PROXY:
         s_on_proxy_done(req, outcome, reply);
