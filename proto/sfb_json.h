@@ -71,7 +71,8 @@ void sfb_json_proxy_response(sfb_buf_t *out, const char *status, const char *off
                              size_t relay_len);
 
 /** Append a client poll response: {"answer":".."} when `answer` is non-NULL, else
- *  {"error":".."}. */
+ *  {"error":".."}. Both keys are omitempty as in Go, so an empty answer falls back to the
+ *  error and "{}" results when both are empty. */
 void sfb_json_client_response(sfb_buf_t *out, const char *answer, size_t answer_len,
                               const char *error);
 

@@ -437,6 +437,178 @@ test_client_poll_json_errors(void **state)
                  "json: cannot unmarshal bool into Go value of type messages.ClientPollRequest");
 }
 
+/* Differential test of the member walker: random objects (random keys in several spellings,
+ * values of every JSON type, random whitespace) against a direct model of Go's decoding. */
+enum { M_SID, M_VERSION, M_CLIENTS, M_PATTERN, M_NONE };
+enum { V_STR, V_NULL, V_INT, V_OTHER };
+
+static const struct {
+    const char *json; /* key as written on the wire */
+    int field;        /* the Go field it fills, or M_NONE */
+} s_keys[] = {
+    {"\"Sid\"", M_SID},
+    {"\"sid\"", M_SID},
+    {"\"SID\"", M_SID},
+    {"\"\\u0053id\"", M_SID},
+    {"\"\xc5\xbfid\"", M_SID},
+    {"\"Version\"", M_VERSION},
+    {"\"version\"", M_VERSION},
+    {"\"Clients\"", M_CLIENTS},
+    {"\"clients\"", M_CLIENTS},
+    {"\"AcceptedRelayPattern\"", M_PATTERN},
+    {"\"acceptedrelaypattern\"", M_PATTERN},
+    {"\"x\"", M_NONE},
+    {"\"Sidx\"", M_NONE},
+    {"\"\"", M_NONE},
+};
+
+static const struct {
+    const char *json; /* value as written on the wire */
+    int kind;         /* V_* */
+    const char *str;  /* decoded string for V_STR */
+    int64_t num;      /* value for V_INT */
+} s_values[] = {
+    {"\"1.0\"", V_STR, "1.0", 0},
+    {"\"1\"", V_STR, "1", 0},
+    {"\"1.x.y\"", V_STR, "1.x.y", 0},
+    {"\"2.0\"", V_STR, "2.0", 0},
+    {"\"s\"", V_STR, "s", 0},
+    {"\"\"", V_STR, "", 0},
+    {"\"a\\\"}\"", V_STR, "a\"}", 0},
+    {"null", V_NULL, NULL, 0},
+    {"7", V_INT, NULL, 7},
+    {"-3", V_INT, NULL, -3},
+    {"1.5", V_OTHER, NULL, 0},
+    {"true", V_OTHER, NULL, 0},
+    {"[1,{\"a\":\"}]\"}]", V_OTHER, NULL, 0},
+    {"{\"b\":[],\"c\":{}}", V_OTHER, NULL, 0},
+};
+
+typedef struct {
+    const char *sid, *version, *pattern; /* NULL: zero value / nil */
+    int64_t clients;
+    bool type_error;
+} s_model_t;
+
+static void
+s_model_apply(s_model_t *m, int field, int v)
+{
+    int kind = s_values[v].kind;
+    if (field == M_NONE || kind == V_NULL) {
+        if (field == M_PATTERN)
+            m->pattern = NULL; /* *string: null resets */
+        return;
+    }
+    if (field == M_CLIENTS) {
+        if (kind == V_INT)
+            m->clients = s_values[v].num;
+        else
+            m->type_error = true;
+        return;
+    }
+    if (kind != V_STR) {
+        m->type_error = true;
+        return;
+    }
+    const char **slot = field == M_SID ? &m->sid : field == M_VERSION ? &m->version : &m->pattern;
+    *slot = s_values[v].str;
+}
+
+static bool
+s_is_well_typed(int field, int kind)
+{
+    return kind == V_NULL || (field == M_CLIENTS ? kind == V_INT : kind == V_STR);
+}
+
+/* A tiny deterministic LCG; one call per statement keeps the sequence compiler-independent. */
+static size_t
+s_rand_below(uint32_t *rng, size_t n)
+{
+    *rng = *rng * 1664525u + 1013904223u;
+    return (*rng >> 8) % n;
+}
+
+static void
+test_go_json_random_objects(void **state)
+{
+    (void)state;
+    static const char *const ws[] = {"", " ", "\n", "\t\r\n "};
+    uint32_t rng = 2024;
+    for (int iter = 0; iter < 20000; iter++) {
+        char body[1024];
+        size_t len = 0;
+        s_model_t m = {0};
+        size_t members = s_rand_below(&rng, 7);
+        len += (size_t)snprintf(body + len, sizeof body - len, "%s{", ws[s_rand_below(&rng, 4)]);
+        for (size_t i = 0; i < members; i++) {
+            size_t k = s_rand_below(&rng, sizeof s_keys / sizeof s_keys[0]);
+            bool well_typed = s_rand_below(&rng, 8) != 0; /* mostly, so that many pass */
+            size_t v;
+            do
+                v = s_rand_below(&rng, sizeof s_values / sizeof s_values[0]);
+            while (well_typed && !s_is_well_typed(s_keys[k].field, s_values[v].kind));
+            const char *w1 = ws[s_rand_below(&rng, 4)], *w2 = ws[s_rand_below(&rng, 4)];
+            const char *w3 = ws[s_rand_below(&rng, 4)], *w4 = ws[s_rand_below(&rng, 4)];
+            len += (size_t)snprintf(body + len, sizeof body - len, "%s%s%s%s:%s%s%s", i ? "," : "",
+                                    w1, s_keys[k].json, w2, w3, s_values[v].json, w4);
+            s_model_apply(&m, s_keys[k].field, (int)v);
+        }
+        len += (size_t)snprintf(body + len, sizeof body - len, "}%s", ws[s_rand_below(&rng, 4)]);
+        assert_true(len < sizeof body - 1);
+
+        sfb_rc_t want = SFB_OK;
+        if (m.type_error)
+            want = SFB_BAD_TYPE;
+        else if (m.version == NULL || m.version[0] != '1' || (m.version[1] && m.version[1] != '.'))
+            want = SFB_BAD_VERSION;
+        else if (m.sid == NULL || m.sid[0] == '\0')
+            want = SFB_BAD_VALUE;
+        if (want != SFB_OK)
+            s_poll_err(body, want);
+        else
+            s_poll_ok(body, m.sid, SFB_PROXY_UNKNOWN, SFB_NAT_UNKNOWN, m.clients, m.pattern);
+    }
+}
+
+/* Random JSON-ish junk never crashes or leaks (ASan), and whenever jansson itself accepts the
+ * body as an object the walker agrees that it is well-formed. */
+static void
+test_hostile_bodies(void **state)
+{
+    (void)state;
+    static const char *const atoms[] = {
+        "{", "}", "[", "]", "\"",      ":",  ",",   "\\",   "Sid", "nat",  "1",
+        "-", ".", "e", " ", "\"1.0\"", "\n", "u00", "\xff", "\0",  "null", "\"offer\":\"x\""};
+    uint32_t rng = 99;
+    for (int iter = 0; iter < 20000; iter++) {
+        char body[512] = "1.0\n";
+        size_t len = 4, n = s_rand_below(&rng, 16);
+        for (size_t i = 0; i < n; i++) {
+            const char *a = atoms[s_rand_below(&rng, sizeof atoms / sizeof atoms[0])];
+            size_t alen = a[0] == '\0' ? 1 : strlen(a);
+            memcpy(body + len, a, alen);
+            len += alen;
+        }
+        json_t *j = json_loadb(body + 4, len - 4, JSON_DECODE_ANY, NULL);
+        bool is_object = j != NULL && json_is_object(j);
+        json_decref(j);
+
+        sfb_proxy_poll_t p;
+        sfb_rc_t rc = sfb_proxy_poll_decode(body + 4, len - 4, &p);
+        assert_true(!is_object || rc != SFB_BAD_SYNTAX);
+        sfb_proxy_poll_dispose(&p);
+        sfb_proxy_answer_t a;
+        rc = sfb_proxy_answer_decode(body + 4, len - 4, &a);
+        assert_true(!is_object || rc != SFB_BAD_SYNTAX);
+        sfb_proxy_answer_dispose(&a);
+        sfb_client_poll_t c;
+        const char *err = sfb_client_poll_decode(body, len, &c);
+        assert_true(!is_object || err == NULL || strncmp(err, "invalid character", 17) != 0);
+        assert_true(err == NULL || c.offer == NULL);
+        sfb_client_poll_dispose(&c);
+    }
+}
+
 static void
 s_expect_str(const char *in, size_t len, const char *want)
 {
@@ -611,6 +783,8 @@ sfb_json_test(void)
         cmocka_unit_test(test_proxy_poll_clients),
         cmocka_unit_test(test_go_json_keys),
         cmocka_unit_test(test_go_json_null_and_top_level),
+        cmocka_unit_test(test_go_json_random_objects),
+        cmocka_unit_test(test_hostile_bodies),
         cmocka_unit_test(test_proxy_answer),
         cmocka_unit_test(test_client_poll_spec_rows),
         cmocka_unit_test(test_client_poll_rules),

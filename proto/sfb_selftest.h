@@ -3,6 +3,7 @@
 #ifndef SFB_SELFTEST_H
 #define SFB_SELFTEST_H
 
+int sfb_amp_test(void);
 int sfb_buf_test(void);
 int sfb_event_test(void);
 int sfb_json_test(void);
