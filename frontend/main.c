@@ -15,9 +15,13 @@
 #include <string.h>
 
 #define S_PROCESS "snowflake-frontend"
-#define S_DEADLINE_MARGIN_MS 1000    /* the frontend answers this long after the matcher should */
-#define S_MAX_BODY_H2O (1024 * 1024) /* above FE_HTTP_BODY_LIMIT, so fe_http answers 400 */
-#define S_DRAIN_MS 300               /* let shutdown responses leave */
+#define S_DEADLINE_MARGIN_MS 1000 /* the frontend answers this long after the matcher should */
+/* h2o's own body cap, set above FE_HTTP_BODY_LIMIT so that 100 001 bytes .. 1 MiB get the
+ * upstream empty 400 from fe_http. Bodies of 1 MiB or more are refused by h2o itself with
+ * "413 Request Entity Too Large" + Connection: close (upstream: 400); h2o buffers whole
+ * bodies before the handler runs, so the cap bounds memory per request. */
+#define S_MAX_BODY_H2O (1024 * 1024)
+#define S_DRAIN_MS 300 /* let shutdown responses leave */
 
 /* clang-format off */
 static const sfb_opt_t s_opts[] = {
