@@ -1,0 +1,187 @@
+/* fe_server.c - see fe_server.h. */
+#include "fe_server.h"
+
+#include "fe_tls.h"
+#include "sfb_alloc.h"
+#include "sfb_log.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define S_BACKLOG 4096
+#define S_ACCEPT_BURST 64
+
+struct fe_server {
+    h2o_context_t *ctx;          /* borrowed */
+    h2o_accept_ctx_t accept_ctx; /* what h2o_accept() needs; ssl_ctx owned */
+    h2o_socket_t *listener;      /* NULL once stopped */
+    char *cert;                  /* owned copy, or NULL for plain HTTP */
+    char *key;                   /* owned copy */
+};
+
+/* Split Go-style "HOST:PORT" into host (may be "") and port. Return false if malformed. */
+static bool
+s_split_addr(const char *addr, char *host, size_t hsize, char *port, size_t psize)
+{
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= psize)
+        return false;
+    size_t hl = (size_t)(colon - addr);
+    const char *h = addr;
+    if (hl >= 2 && addr[0] == '[' && addr[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl >= hsize || memchr(h, '[', hl) || memchr(h, ']', hl))
+        return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    strcpy(port, colon + 1);
+    return true;
+}
+
+static int
+s_resolve(const char *addr, struct addrinfo **res)
+{
+    char host[256], port[32];
+    if (!s_split_addr(addr, host, sizeof host, port, sizeof port)) {
+        sfb_log(SFB_ERROR, "fe.server", "invalid --addr \"%s\": want HOST:PORT", addr);
+        return -1;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    if (host[0] == '\0') { /* like Go: all addresses, dual-stack when possible */
+        hints.ai_family = AF_INET6;
+        if (getaddrinfo(NULL, port, &hints, res) == 0)
+            return 0;
+        hints.ai_family = AF_INET;
+    }
+    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, res);
+    if (rc != 0) {
+        sfb_log(SFB_ERROR, "fe.server", "cannot resolve --addr \"%s\": %s", addr, gai_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int
+fe_server_check_addr(const char *addr)
+{
+    struct addrinfo *res;
+    if (s_resolve(addr, &res) != 0)
+        return -1;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int
+s_listen_one(const struct addrinfo *ai, bool reuseport)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    int on = 1, off = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+        goto fail;
+    if (ai->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, S_BACKLOG) != 0)
+        goto fail;
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+static void
+s_on_accept(h2o_socket_t *listener, const char *err)
+{
+    fe_server_t *server = listener->data;
+    if (err != NULL)
+        return;
+    for (int i = 0; i < S_ACCEPT_BURST; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL)
+            return;
+        h2o_accept(&server->accept_ctx, sock);
+    }
+}
+
+fe_server_t *
+fe_server_new(h2o_context_t *ctx, const fe_server_config_t *cfg)
+{
+    fe_server_t *server = sfb_xcalloc(1, sizeof *server);
+    server->ctx = ctx;
+    server->accept_ctx.ctx = ctx;
+    server->accept_ctx.hosts = ctx->globalconf->hosts;
+    struct addrinfo *res = NULL;
+    int fd = -1;
+    if (cfg->cert != NULL) {
+        server->cert = sfb_xstrdup(cfg->cert);
+        server->key = sfb_xstrdup(cfg->key);
+        if ((server->accept_ctx.ssl_ctx = fe_tls_ctx_new(cfg->cert, cfg->key)) == NULL)
+            goto fail;
+    }
+    if (s_resolve(cfg->addr, &res) != 0)
+        goto fail;
+    int saved = 0;
+    for (const struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
+        if ((fd = s_listen_one(ai, cfg->reuseport)) < 0)
+            saved = errno;
+    freeaddrinfo(res);
+    if (fd < 0) {
+        sfb_log(SFB_ERROR, "fe.server", "cannot listen on %s: %s", cfg->addr, strerror(saved));
+        goto fail;
+    }
+    server->listener = h2o_evloop_socket_create(ctx->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    server->listener->data = server;
+    h2o_socket_read_start(server->listener, s_on_accept);
+    return server;
+fail:
+    fe_server_destroy(&server);
+    return NULL;
+}
+
+int
+fe_server_reload_tls(fe_server_t *server)
+{
+    if (server->cert == NULL)
+        return 0;
+    SSL_CTX *fresh = fe_tls_ctx_new(server->cert, server->key);
+    if (fresh == NULL)
+        return -1;
+    /* open connections hold their own reference (SSL_new counts it) */
+    SSL_CTX_free(server->accept_ctx.ssl_ctx);
+    server->accept_ctx.ssl_ctx = fresh;
+    return 0;
+}
+
+void
+fe_server_stop_accepting(fe_server_t *server)
+{
+    if (server->listener == NULL)
+        return;
+    h2o_socket_read_stop(server->listener);
+    h2o_socket_close(server->listener);
+    server->listener = NULL;
+}
+
+void
+fe_server_destroy(fe_server_t **server_p)
+{
+    if (server_p == NULL || *server_p == NULL)
+        return;
+    fe_server_t *server = *server_p;
+    fe_server_stop_accepting(server);
+    SSL_CTX_free(server->accept_ctx.ssl_ctx);
+    free(server->cert);
+    free(server->key);
+    free(server);
+    *server_p = NULL;
+}

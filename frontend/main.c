@@ -1,0 +1,202 @@
+/* main.c - snowflake-frontend: parse options, build the h2o context, the upstream DEALER, the
+ * HTTP endpoints and the listener, run the loop, and stop cleanly on SIGINT/SIGTERM (every
+ * held request gets its error form) or reload TLS on SIGHUP. */
+#include "fe_http.h"
+#include "fe_server.h"
+#include "fe_tls.h"
+#include "fe_upstream.h"
+#include "sfb_log.h"
+#include "sfb_opt.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_PROCESS "snowflake-frontend"
+#define S_DEADLINE_MARGIN_MS 1000 /* the frontend answers this long after the matcher should */
+/* h2o's own body cap, set above FE_HTTP_BODY_LIMIT so that 100 001 bytes .. 1 MiB get the
+ * upstream empty 400 from fe_http. Bodies of 1 MiB or more are refused by h2o itself with
+ * "413 Request Entity Too Large" + Connection: close (upstream: 400); h2o buffers whole
+ * bodies before the handler runs, so the cap bounds memory per request. */
+#define S_MAX_BODY_H2O (1024 * 1024)
+#define S_DRAIN_MS 300 /* let shutdown responses leave */
+
+/* clang-format off */
+static const sfb_opt_t s_opts[] = {
+    {"addr",           SFB_OPT_STR,      ":443",  0, 0, "listen address HOST:PORT"},
+    {"disable-tls",    SFB_OPT_BOOL,     "false", 0, 0, "serve plain HTTP"},
+    {"cert",           SFB_OPT_STR,      NULL,    0, 0, "TLS certificate chain (PEM), reloaded on SIGHUP"},
+    {"key",            SFB_OPT_STR,      NULL,    0, 0, "TLS private key (PEM), reloaded on SIGHUP"},
+    {"matcher",        SFB_OPT_STR,      "ipc:///tmp/snowflake-matcher.ipc", 0, 0, "matcher ROUTER endpoint"},
+    {"metricsd",       SFB_OPT_STR,      NULL,    0, 0, "metricsd endpoint (not used yet)"},
+    {"geoipdb",        SFB_OPT_STR,      "/usr/share/tor/geoip",  0, 0, "Tor IPv4 geoip file (not used yet)"},
+    {"geoip6db",       SFB_OPT_STR,      "/usr/share/tor/geoip6", 0, 0, "Tor IPv6 geoip file (not used yet)"},
+    {"mmdb",           SFB_OPT_STR,      NULL,    0, 0, "MaxMind country database (not used yet)"},
+    {"disable-geoip",  SFB_OPT_BOOL,     "false", 0, 0, "do not geolocate (country code \"??\" for all)"},
+    {"trusted-hops",   SFB_OPT_UINT,     "0",     0, 64, "0: use the TCP peer; N>=1: trust Forwarded/X-Forwarded-For"},
+    {"unsafe-logging", SFB_OPT_BOOL,     "false", 0, 0, "do not scrub IP addresses from logs"},
+    {"reuseport",      SFB_OPT_BOOL,     "false", 0, 0, "SO_REUSEPORT: several frontends share one port"},
+    {"proxy-timeout",  SFB_OPT_DURATION, "10s",   1, 3600000, "matcher's proxy hold (frontend adds 1s)"},
+    {"client-timeout", SFB_OPT_DURATION, "5s",    1, 3600000, "matcher's client wait (frontend adds 1s)"},
+    {"acme-email",     SFB_OPT_REFUSED,  NULL,    0, 0, "use --cert/--key with certificate files renewed by an ACME client"},
+    {"acme-hostnames", SFB_OPT_REFUSED,  NULL,    0, 0, "use --cert/--key with certificate files renewed by an ACME client"},
+    {"acme-cert-cache",SFB_OPT_REFUSED,  NULL,    0, 0, "use --cert/--key with certificate files renewed by an ACME client"},
+    {"broker-sqs-name",   SFB_OPT_REFUSED, NULL,  0, 0, "SQS rendezvous is not supported"},
+    {"broker-sqs-region", SFB_OPT_REFUSED, NULL,  0, 0, "SQS rendezvous is not supported"},
+    {"metrics-log",    SFB_OPT_REFUSED,  NULL,    0, 0, "belongs to snowflake-metricsd"},
+    {"bridge-list-path",      SFB_OPT_REFUSED, NULL, 0, 0, "belongs to snowflake-matcher"},
+    {"allowed-relay-pattern", SFB_OPT_REFUSED, NULL, 0, 0, "belongs to snowflake-matcher"},
+};
+/* clang-format on */
+
+static volatile sig_atomic_t s_stop, s_hup;
+
+static void
+s_on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        s_hup = 1;
+    else
+        s_stop = 1;
+}
+
+static void
+s_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal; /* no SA_RESTART: epoll_wait returns EINTR at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a peer gone while we write must not kill the process */
+}
+
+/* Validate the TLS choice of spec §10 step 4. Return the cert or NULL for plain HTTP via
+ * *tls; false on a usage error (already printed). */
+static bool
+s_tls_choice(const sfb_opts_t *o, bool *tls)
+{
+    const char *cert = sfb_opts_str(o, "cert"), *key = sfb_opts_str(o, "key");
+    bool have = cert != NULL && *cert && key != NULL && *key;
+    if (!have && !sfb_opts_bool(o, "disable-tls")) {
+        fprintf(stderr, "%s: the --cert and --key, or --disable-tls option is required\n",
+                S_PROCESS);
+        return false;
+    }
+    *tls = have && !sfb_opts_bool(o, "disable-tls");
+    return true;
+}
+
+static int
+s_check_config(const sfb_opts_t *o, bool tls)
+{
+    if (fe_server_check_addr(sfb_opts_str(o, "addr")) != 0)
+        return 1;
+    if (tls) {
+        SSL_CTX *c = fe_tls_ctx_new(sfb_opts_str(o, "cert"), sfb_opts_str(o, "key"));
+        if (c == NULL)
+            return 1;
+        SSL_CTX_free(c);
+    }
+    printf("%s: configuration OK\n", S_PROCESS);
+    return 0;
+}
+
+/* Static so that connections still open at exit stay reachable (no false leak reports). */
+static h2o_globalconf_t s_config;
+static h2o_context_t s_ctx;
+
+static void
+s_run(fe_server_t *server, fe_upstream_t *up)
+{
+    while (!s_stop) {
+        if (h2o_evloop_run(s_ctx.loop, 1000) != 0 && errno != EINTR) {
+            sfb_log(SFB_ERROR, "frontend", "event loop: %s", strerror(errno));
+            break;
+        }
+        if (s_hup) {
+            s_hup = 0;
+            if (fe_server_reload_tls(server) == 0)
+                sfb_log(SFB_NOTICE, "frontend", "SIGHUP: TLS certificate reloaded");
+        }
+    }
+    sfb_log(SFB_NOTICE, "frontend", "stopping: answering %zu held requests", fe_upstream_held(up));
+    fe_server_stop_accepting(server);
+    fe_upstream_shutdown(up);
+    uint64_t end = sfb_now_ms() + S_DRAIN_MS;
+    while (sfb_now_ms() < end)
+        h2o_evloop_run(s_ctx.loop, 50);
+}
+
+int
+main(int argc, char **argv)
+{
+    sfb_log_set_process(S_PROCESS);
+    sfb_opts_t *o = NULL;
+    sfb_opts_action_t act = sfb_opts_parse(s_opts, sizeof s_opts / sizeof s_opts[0], S_PROCESS,
+                                           "Snowflake broker HTTP(S) frontend", argc, argv, &o);
+    bool tls = false;
+    int rc = 0;
+    if (act == SFB_OPTS_ERROR || (act != SFB_OPTS_EXIT && !s_tls_choice(o, &tls))) {
+        rc = 2;
+        goto done;
+    }
+    if (act == SFB_OPTS_EXIT)
+        goto done;
+    if (act == SFB_OPTS_CHECK) {
+        rc = s_check_config(o, tls);
+        goto done;
+    }
+    sfb_log_set_unsafe(sfb_opts_bool(o, "unsafe-logging"));
+    sfb_opts_log_summary(o);
+    s_signals();
+    zsys_handler_set(NULL); /* before the first socket: we handle signals ourselves */
+
+    h2o_config_init(&s_config);
+    s_config.server_name = h2o_iovec_init(H2O_STRLIT("")); /* Go sends no Server header */
+    s_config.http1.upgrade_to_http2 = 0;                   /* no h2c: HTTP/1.1 only */
+    s_config.max_request_entity_size = S_MAX_BODY_H2O;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&s_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    fe_http_config_t hcfg = {
+        .trusted_hops = (unsigned)sfb_opts_uint(o, "trusted-hops"),
+        .proxy_deadline_ms = sfb_opts_ms(o, "proxy-timeout") + S_DEADLINE_MARGIN_MS,
+        .client_deadline_ms = sfb_opts_ms(o, "client-timeout") + S_DEADLINE_MARGIN_MS};
+    fe_http_t *http = fe_http_new(&hcfg);
+    fe_http_register(http, host);
+    h2o_context_init(&s_ctx, h2o_evloop_create(), &s_config);
+
+    fe_upstream_t *up = fe_upstream_new(&s_ctx, sfb_opts_str(o, "matcher"));
+    fe_server_config_t scfg = {.addr = sfb_opts_str(o, "addr"),
+                               .reuseport = sfb_opts_bool(o, "reuseport"),
+                               .cert = tls ? sfb_opts_str(o, "cert") : NULL,
+                               .key = tls ? sfb_opts_str(o, "key") : NULL};
+    fe_server_t *server = up ? fe_server_new(&s_ctx, &scfg) : NULL;
+    if (server == NULL) {
+        rc = 1;
+    } else {
+        fe_http_set_upstream(http, up);
+        sfb_log(SFB_NOTICE, "frontend", "listening on %s (%s), matcher %s", scfg.addr,
+                tls ? "TLS, http/1.1" : "plain HTTP/1.1", sfb_opts_str(o, "matcher"));
+        s_run(server, up);
+        fe_upstream_stats_t st;
+        fe_upstream_stats(up, &st);
+        sfb_log(SFB_NOTICE, "frontend",
+                "stopped: sent %llu, send failures %llu, replies %llu, orphans %llu, "
+                "bad frames %llu, timeouts %llu, cancels %llu",
+                (unsigned long long)st.sent, (unsigned long long)st.send_failed,
+                (unsigned long long)st.replies, (unsigned long long)st.orphans,
+                (unsigned long long)st.bad_frames, (unsigned long long)st.timeouts,
+                (unsigned long long)st.cancels);
+    }
+    fe_server_destroy(&server);
+    fe_upstream_destroy(&up);
+    fe_http_destroy(&http);
+done:
+    sfb_opts_destroy(&o);
+    return rc;
+}
