@@ -264,11 +264,17 @@ s_reply_type(sfb_msg_type_t req_type)
         return SFB_MSG_ANSWER_REPLY;
     case SFB_MSG_DEBUG:
         return SFB_MSG_DEBUG_REPLY;
+    case SFB_MSG_REPORT_GET:
+        return SFB_MSG_REPORT_REPLY;
+    case SFB_MSG_REPLAY_GET:
+        return SFB_MSG_REPLAY_REPLY;
     case SFB_MSG_CANCEL:
     case SFB_MSG_PROXY_REPLY:
     case SFB_MSG_CLIENT_REPLY:
     case SFB_MSG_ANSWER_REPLY:
     case SFB_MSG_DEBUG_REPLY:
+    case SFB_MSG_REPORT_REPLY:
+    case SFB_MSG_REPLAY_REPLY:
         break;
     }
     return 0;
