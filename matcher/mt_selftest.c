@@ -12,6 +12,7 @@ static const struct {
     {"mt_core", mt_core_test},
     {"mt_pool", mt_pool_test},
     {"mt_relay", mt_relay_test},
+    {"mt_ring", mt_ring_test},
 };
 
 int

@@ -7,5 +7,6 @@ int mt_bridges_test(void);
 int mt_core_test(void);
 int mt_pool_test(void);
 int mt_relay_test(void);
+int mt_ring_test(void);
 
 #endif
