@@ -27,6 +27,7 @@ static const sfb_opt_t s_opts[] = {
     {"proxy-timeout",         SFB_OPT_DURATION, "10s",                              1, 0, "how long a proxy poll is held"},
     {"client-timeout",        SFB_OPT_DURATION, "5s",                               1, 0, "how long a client waits for the proxy's answer"},
     {"state-dir",             SFB_OPT_STR,      NULL,                               0, 0, "directory for state (reserved)"},
+    {"event-ring",            SFB_OPT_UINT,     "1048576",                          0, 16777216, "recent events kept for REPLAY_GET (152 bytes each: the default ~152 MiB, ~60 s at 17k events/s; 0 disables replay)"},
     {"unsafe-logging",        SFB_OPT_BOOL,     "false",                            0, 0, "do not scrub addresses from logs"},
 };
 /* clang-format on */
@@ -137,7 +138,8 @@ s_run(const sfb_opts_t *opts, mt_bridges_t **bridges_p)
         sfb_log(SFB_ERROR, "matcher", "cannot set up signal handling: %s", strerror(errno));
         goto fail;
     }
-    pub = mt_pub_new(sfb_opts_str(opts, "pub"));
+    size_t ring = (size_t)sfb_opts_uint(opts, "event-ring");
+    pub = mt_pub_new(sfb_opts_str(opts, "pub"), ring);
     router = pub ? mt_router_new(sfb_opts_str(opts, "router"), pub) : NULL;
     if (router == NULL)
         goto fail;
@@ -146,8 +148,9 @@ s_run(const sfb_opts_t *opts, mt_bridges_t **bridges_p)
     mt_core_io_t io = mt_router_io(router);
     core = mt_core_new(&cfg, bridges_p, &io);
     s_app_t app = {opts, core};
-    sfb_log(SFB_NOTICE, "matcher", "ROUTER on %s, PUB on %s", sfb_opts_str(opts, "router"),
-            sfb_opts_str(opts, "pub"));
+    sfb_log(SFB_NOTICE, "matcher", "ROUTER on %s, PUB on %s, event ring %zu events (up to %zu MiB)",
+            sfb_opts_str(opts, "router"), sfb_opts_str(opts, "pub"), ring,
+            ring * MT_PUB_RING_BYTES_PER_EVENT >> 20);
     if (mt_router_run(router, core, sig_fd, s_on_signal, &app) == 0)
         rc = 0;
     mt_core_shutdown(core);

@@ -33,6 +33,7 @@ mt_ring_new(size_t max_events, size_t arena_bytes)
     /* malloc, not calloc-and-touch: pages are only committed as events fill them */
     ring->arena = arena_bytes ? sfb_xmalloc(arena_bytes) : NULL;
     ring->off = max_events ? sfb_xcalloc(max_events, sizeof *ring->off) : NULL;
+    ring->oldest = 1; /* publishers number events from 1 */
     return ring;
 }
 

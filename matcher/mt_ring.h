@@ -32,7 +32,7 @@ void mt_ring_push(mt_ring_t *ring, uint64_t seq, const void *body, size_t len);
 /** Return the number of events held. */
 size_t mt_ring_count(const mt_ring_t *ring);
 /** Return the seq of the oldest event held; when empty, the seq the next push continues from
- *  (newest seq pushed + 1, or 0 if nothing was ever pushed). */
+ *  (newest seq pushed + 1, or 1 if nothing was pushed yet: sequences start at 1). */
 uint64_t mt_ring_oldest(const mt_ring_t *ring);
 /** Return the seq of the newest event held, or mt_ring_oldest() - 1 when empty. */
 uint64_t mt_ring_newest(const mt_ring_t *ring);

@@ -51,12 +51,13 @@ test_empty(void **state)
     (void)state;
     mt_ring_t *ring = mt_ring_new(8, 1024);
     assert_int_equal(mt_ring_count(ring), 0);
-    assert_int_equal(mt_ring_oldest(ring), 0);
+    assert_int_equal(mt_ring_oldest(ring), 1);
+    assert_int_equal(mt_ring_newest(ring), 0);
     sfb_buf_t b;
     sfb_buf_init(&b);
     uint64_t first = 99;
-    assert_int_equal(mt_ring_read(ring, 1, 10, 1000, &b, &first), 0);
-    assert_int_equal(first, 0);
+    assert_int_equal(mt_ring_read(ring, 5, 10, 1000, &b, &first), 0);
+    assert_int_equal(first, 1);
     assert_int_equal(b.len, 0);
     mt_ring_destroy(&ring);
     assert_null(ring);

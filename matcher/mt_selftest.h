@@ -6,6 +6,7 @@
 int mt_bridges_test(void);
 int mt_core_test(void);
 int mt_pool_test(void);
+int mt_pub_test(void);
 int mt_relay_test(void);
 int mt_ring_test(void);
 

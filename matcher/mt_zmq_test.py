@@ -2,7 +2,8 @@
 """ZeroMQ-level smoke test of snowflake-matcher: start the built binary on ipc:// endpoints in
 a temp dir with 1 s holds, speak the msgpack protocol of proto/sfb_msg.h over DEALER sockets,
 subscribe to the PUB stream, and check matching, holds, cancel, relay rejection, /debug text,
-SIGHUP reload, SIGTERM shutdown and the events. Bounded in time; kills what it starts.
+SIGHUP reload, SIGTERM shutdown, the events, and REPLAY_GET over a DEALER (replayed bodies
+byte-identical to the published ones). Bounded in time; kills what it starts.
 Usage: mt_zmq_test.py PATH/TO/snowflake-matcher"""
 
 import os
@@ -17,8 +18,8 @@ import msgpack
 import zmq
 
 V = 1
-PROXY_POLL, CLIENT_OFFER, PROXY_ANSWER, CANCEL, DEBUG = 1, 2, 3, 4, 5
-PROXY_REPLY, CLIENT_REPLY, ANSWER_REPLY, DEBUG_REPLY = 65, 66, 67, 69
+PROXY_POLL, CLIENT_OFFER, PROXY_ANSWER, CANCEL, DEBUG, REPLAY_GET = 1, 2, 3, 4, 5, 7
+PROXY_REPLY, CLIENT_REPLY, ANSWER_REPLY, DEBUG_REPLY, REPLAY_REPLY = 65, 66, 67, 69, 71
 NO_MATCH, MATCH, BAD_RELAY = 0, 1, 2
 ANSWER, NO_PROXIES, TIMEOUT, UNKNOWN_BRIDGE = 0, 1, 2, 3
 SUCCESS, CLIENT_GONE = 0, 1
@@ -98,12 +99,17 @@ class Events:
         self.s.setsockopt(zmq.SUBSCRIBE, b"")
         self.s.connect(endpoint)
         self.last_seq = None
+        self.epoch = None
+        self.bodies = {}  # seq -> body exactly as published
 
     def recv(self, timeout=2.0):
         if not self.s.poll(int(timeout * 1000)):
             return None
         topic, body = self.s.recv_multipart()
         ev = msgpack.unpackb(body, raw=False)
+        check(self.epoch is None or ev["epoch"] == self.epoch, "one epoch per matcher run")
+        self.epoch = ev["epoch"]
+        self.bodies[ev["seq"]] = body
         check(topic.decode() == ev["kind"], "topic %r matches kind %r" % (topic, ev["kind"]))
         check(set(ev) <= EVENT_KEYS, "event keys %r" % sorted(ev))
         check(ev["v"] == 1, "schema 1")
@@ -184,6 +190,7 @@ def scenario(binary, tmp, ctx):
         fe, fe2 = Frontend(ctx, router), Frontend(ctx, router)
         sync(fe, ev)
         run_checks(fe, fe2, ev, blist, proc, log)
+        replay_checks(Frontend(ctx, router), ev)
         # SIGTERM: the held proxy gets NO_MATCH, the waiting client TIMEOUT, exit 0
         preq = fe.poll("held-at-exit", nat=NAT_RESTRICTED)
         mreq = fe.poll("matched-at-exit")
@@ -210,6 +217,53 @@ def scenario(binary, tmp, ctx):
         check("192.0.2.7" not in text and "198.51.100.9" not in text, "no address in logs")
         if failures:
             print("matcher log:\n" + text)
+
+
+def split_bodies(blob):
+    """Cut a REPLAY_REPLY blob into its event bodies (raw bytes) and decoded maps."""
+    u = msgpack.Unpacker(raw=False)
+    u.feed(blob)
+    out, at = [], 0
+    for obj in u:
+        out.append((blob[at:u.tell()], obj))
+        at = u.tell()
+    check(at == len(blob), "blob is whole event bodies")
+    return out
+
+
+def replay(md, epoch, from_seq, mx):
+    req = md.send(REPLAY_GET, epoch, from_seq, mx)
+    m = md.expect(REPLAY_REPLY, req)
+    check(len(m) == 7 and isinstance(m[6], bytes), "REPLAY_REPLY shape %r" % (m[:6],))
+    return m[3], m[4], m[5], split_bodies(m[6] or b"")
+
+
+def replay_checks(md, ev):
+    """metricsd's view: REPLAY_GET over its own DEALER to the same ROUTER."""
+    seqs = sorted(ev.bodies)
+    lo, hi = seqs[0], seqs[-1]
+    check(seqs == list(range(lo, hi + 1)), "SUB saw consecutive seqs")
+    # everything the SUB saw comes back byte for byte
+    epoch, first, count, got = replay(md, ev.epoch, lo, 100000)
+    check(epoch == ev.epoch and first == lo and count == len(got) and count >= hi - lo + 1,
+          "replay from %d: epoch/first/count %r" % (lo, (epoch, first, count)))
+    for i, (raw, obj) in enumerate(got):
+        check(obj["seq"] == lo + i, "replayed seq %d" % obj["seq"])
+        if obj["seq"] in ev.bodies:
+            check(raw == ev.bodies[obj["seq"]], "replayed body %d identical" % obj["seq"])
+    # the events before the SUB joined (slow joiner) are there too, from seq 1; max is obeyed
+    epoch, first, count, got = replay(md, ev.epoch, 0, 3)
+    check(first == 1 and count == 3 and [o["seq"] for _, o in got] == [1, 2, 3],
+          "replay from 0 starts at 1, max 3: %r" % ((first, count),))
+    check(all(o["epoch"] == ev.epoch for _, o in got), "replayed epoch")
+    # up to date, and a probe with max 0
+    _, first, count, _ = replay(md, ev.epoch, hi + 1, 10)
+    check((first, count) == (hi + 1, 0), "replay after the newest: nothing, first = newest + 1")
+    _, first, count, got = replay(md, ev.epoch, 2, 0)
+    check((first, count, got) == (2, 0, []), "max 0 is a probe")
+    # a subscriber of another incarnation is told where this one starts
+    epoch, first, count, got = replay(md, ev.epoch ^ 1, 5, 10)
+    check((epoch, first, count, got) == (ev.epoch, 1, 0, []), "other epoch: resync from 1")
 
 
 def run_checks(fe, fe2, ev, blist, proc, log):
