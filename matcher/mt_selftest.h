@@ -9,5 +9,6 @@ int mt_pool_test(void);
 int mt_pub_test(void);
 int mt_relay_test(void);
 int mt_ring_test(void);
+int mt_tagkey_test(void);
 
 #endif
