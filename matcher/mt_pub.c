@@ -27,12 +27,13 @@ struct mt_pub {
     uint64_t dropped; /* sends that failed */
     sfb_buf_t body;   /* reused encoding buffer */
     mt_ring_t *ring;  /* recent bodies for REPLAY_GET */
+    mt_tagkey_t *tk;  /* borrowed IP tag key, or NULL */
     sfb_buf_t replay; /* reused REPLAY_REPLY events blob */
     sfb_ratelim_t rl; /* drop warnings */
 };
 
 mt_pub_t *
-mt_pub_new(const char *endpoint, size_t ring_events)
+mt_pub_new(const char *endpoint, size_t ring_events, mt_tagkey_t *tagkey)
 {
     zsock_t *sock = zsock_new(ZMQ_PUB);
     if (sock == NULL) {
@@ -49,6 +50,7 @@ mt_pub_new(const char *endpoint, size_t ring_events)
     mt_pub_t *pub = sfb_xcalloc(1, sizeof *pub);
     pub->sock = sock;
     pub->raw = zsock_resolve(sock);
+    pub->tk = tagkey;
     if (getrandom(&pub->epoch, sizeof pub->epoch, 0) != sizeof pub->epoch)
         pub->epoch = sfb_wall_ms() ^ (uint64_t)getpid() << 40;
     sfb_buf_init(&pub->body);
@@ -76,12 +78,15 @@ mt_pub_destroy(mt_pub_t **pub_p)
 }
 
 void
-mt_pub_send(mt_pub_t *pub, const sfb_event_t *ev)
+mt_pub_send(mt_pub_t *pub, const sfb_event_t *ev, sfb_str_t addr)
 {
     sfb_event_t e = *ev;
     e.epoch = pub->epoch;
     e.seq = ++pub->seq;
-    e.ts_ms = sfb_wall_ms();
+    e.ts_ms = sfb_wall_ms(); /* once: the tag's key interval is the one this ts falls in */
+    e.has_tag = addr.len > 0 && pub->tk != NULL;
+    if (e.has_tag)
+        mt_tagkey_tag(pub->tk, addr.ptr, addr.len, e.ts_ms, e.tag);
     sfb_buf_reset(&pub->body);
     sfb_event_encode(&e, &pub->body);
     mt_ring_push(pub->ring, e.seq, pub->body.data, pub->body.len);

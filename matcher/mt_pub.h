@@ -5,6 +5,7 @@
 #ifndef MT_PUB_H
 #define MT_PUB_H
 
+#include "mt_tagkey.h"
 #include "sfb_event.h"
 #include "sfb_msg.h"
 
@@ -25,16 +26,19 @@
 typedef struct mt_pub mt_pub_t;
 
 /** Bind a PUB socket on `endpoint` and keep the last `ring_events` event bodies for replay
- *  (0: no replay). Return NULL (after logging why) if it cannot bind. */
-mt_pub_t *mt_pub_new(const char *endpoint, size_t ring_events);
+ *  (0: no replay). Events given an address are tagged with `tagkey` (borrowed: it must
+ *  outlive the publisher; NULL: no tags). Return NULL (after logging why) if it cannot bind. */
+mt_pub_t *mt_pub_new(const char *endpoint, size_t ring_events, mt_tagkey_t *tagkey);
 /** Close the socket (waiting at most its short linger) and set *pub_p to NULL. */
 void mt_pub_destroy(mt_pub_t **pub_p);
 /** Publish a copy of `ev` with the epoch, the next sequence number and the wall clock, and
- *  keep its body in the ring. Never blocks, and adds no allocation per event once its
- *  encoding buffer is warm (libzmq still copies each frame into its own message). A send
- *  error drops the event and counts it (PUB itself drops silently at its HWM); the ring
- *  still keeps it, so a replay recovers it. */
-void mt_pub_send(mt_pub_t *pub, const sfb_event_t *ev);
+ *  keep its body in the ring. If `addr` is not empty, the event carries the tag of `addr`
+ *  under the key of the stats interval that contains the event's own timestamp (read once,
+ *  so the two always agree); the address itself goes nowhere. Never blocks, and adds no allocation
+ * per event once its encoding buffer is warm (libzmq still copies each frame into its own message).
+ * A send error drops the event and counts it (PUB itself drops silently at its HWM); the ring still
+ * keeps it, so a replay recovers it. */
+void mt_pub_send(mt_pub_t *pub, const sfb_event_t *ev, sfb_str_t addr);
 /** Answer a REPLAY_GET into *out: with the current epoch, the bodies from get->from_seq (or
  *  from the oldest held, if older), at most get->max events and MT_PUB_REPLAY_MAX_BYTES bytes.
  *  If get->epoch is not the current epoch, count is 0 and first_seq the oldest seq held (or

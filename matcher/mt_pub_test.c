@@ -1,9 +1,12 @@
 /* mt_pub_test.c - the publisher's ring and REPLAY answers on an inproc PUB (no subscriber is
  * needed: every body is kept whether or not anyone listens): the ring's per-event size bound,
- * replayed bodies, from_seq older than the ring, max, the reply byte cap, another epoch. */
+ * replayed bodies, from_seq older than the ring, max, the reply byte cap, another epoch, and
+ * tags made with the key of the event's own timestamp. */
 #include "mt_pub.h"
 #include "mt_selftest.h"
 #include "sfb_test.h"
+
+#include "sfb_log.h"
 
 #include <string.h>
 
@@ -58,7 +61,7 @@ s_publish(mt_pub_t *pub, int n)
         uint64_t seq = mt_pub_seq(pub) + 1;
         sfb_event_t ev = (seq % 2) ? s_event(SFB_EV_PROXY_POLL, SFB_OUT_IDLE)
                                    : s_event(SFB_EV_CLIENT_POLL, SFB_OUT_DENIED);
-        mt_pub_send(pub, &ev);
+        mt_pub_send(pub, &ev, (sfb_str_t){"", 0});
     }
 }
 
@@ -66,7 +69,7 @@ static void
 test_replay(void **state)
 {
     (void)state;
-    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-replay", 8);
+    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-replay", 8, NULL);
     assert_non_null(pub);
     uint64_t epoch = mt_pub_epoch(pub);
     sfb_msg_replay_reply_t r;
@@ -101,7 +104,7 @@ static void
 test_replay_byte_cap(void **state)
 {
     (void)state;
-    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-cap", 10000);
+    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-cap", 10000, NULL);
     assert_non_null(pub);
     s_publish(pub, 10000); /* ~1 MB of bodies */
     uint64_t epoch = mt_pub_epoch(pub);
@@ -129,7 +132,7 @@ static void
 test_ring_disabled(void **state)
 {
     (void)state;
-    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-off", 0);
+    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-off", 0, NULL);
     assert_non_null(pub);
     s_publish(pub, 3);
     sfb_msg_replay_reply_t r;
@@ -137,6 +140,40 @@ test_ring_disabled(void **state)
     assert_int_equal(r.count, 0);
     assert_int_equal(r.first_seq, 4);
     mt_pub_destroy(&pub);
+}
+
+/* Publish a proxy-poll from `addr` and return it as the ring holds it. */
+static sfb_event_t
+s_send_tagged(mt_pub_t *pub, const char *addr)
+{
+    sfb_event_t ev = s_event(SFB_EV_PROXY_POLL, SFB_OUT_MATCHED);
+    mt_pub_send(pub, &ev, (sfb_str_t){addr, strlen(addr)});
+    sfb_msg_replay_reply_t r;
+    mt_pub_replay(pub, &(sfb_msg_replay_get_t){mt_pub_epoch(pub), mt_pub_seq(pub), 1}, &r);
+    assert_int_equal(r.count, 1);
+    size_t off = 0;
+    assert_int_equal(sfb_event_decode_next(r.events.ptr, r.events.len, &off, &ev), SFB_OK);
+    return ev;
+}
+
+static void
+test_tags(void **state)
+{
+    (void)state;
+    mt_tagkey_t *tk = mt_tagkey_new(NULL, 24ull * 3600 * 1000, sfb_wall_ms());
+    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-tags", 16, tk);
+    assert_non_null(pub);
+    sfb_event_t a = s_send_tagged(pub, "192.0.2.7"), b = s_send_tagged(pub, "192.0.2.7");
+    sfb_event_t c = s_send_tagged(pub, "192.0.2.8"), d = s_send_tagged(pub, "");
+    assert_true(a.has_tag && b.has_tag && c.has_tag);
+    assert_false(d.has_tag); /* no address, no tag */
+    assert_memory_equal(a.tag, b.tag, SFB_EVENT_TAG_BYTES);
+    assert_memory_not_equal(a.tag, c.tag, SFB_EVENT_TAG_BYTES);
+    unsigned char want[SFB_EVENT_TAG_BYTES];
+    mt_tagkey_tag(tk, "192.0.2.8", 9, c.ts_ms, want); /* the key of the event's own ts */
+    assert_memory_equal(c.tag, want, SFB_EVENT_TAG_BYTES);
+    mt_pub_destroy(&pub);
+    mt_tagkey_destroy(&tk);
 }
 
 int
@@ -147,6 +184,7 @@ mt_pub_test(void)
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_replay_byte_cap),
         cmocka_unit_test(test_ring_disabled),
+        cmocka_unit_test(test_tags),
     };
     return cmocka_run_group_tests_name("mt_pub", tests, NULL, NULL);
 }

@@ -118,11 +118,11 @@ s_reply(void *ctx, const unsigned char *ident, size_t ident_len, const sfb_msg_t
 }
 
 static void
-s_event(void *ctx, const sfb_event_t *ev)
+s_event(void *ctx, const sfb_event_t *ev, sfb_str_t addr)
 {
     mt_router_t *r = ctx;
     if (r->pub != NULL)
-        mt_pub_send(r->pub, ev);
+        mt_pub_send(r->pub, ev, addr);
 }
 
 mt_core_io_t
