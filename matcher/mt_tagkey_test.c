@@ -172,9 +172,10 @@ test_matches_openssl_hmac(void **state)
     unsigned char rec[MT_TAGKEY_FILE_BYTES], tag[8], md[EVP_MAX_MD_SIZE];
     assert_int_equal(s_read_file(f->file, rec, sizeof rec), MT_TAGKEY_FILE_BYTES);
     assert_memory_equal(rec, "SFBTAGK1", 8);
-    static const char *const addrs[] = {"192.0.2.7", "2001:db8::1", "x",
-                                        "a long address-like string of more than one block "
-                                        "of sha-256 input, 64 bytes, to cover that path too"};
+    static const char *const addrs[] = {
+        "192.0.2.7", "2001:db8::1", "x",
+        ("longer than one 64-byte SHA-256 block, to cover multi-block input as well: "
+         "0123456789abcdef")};
     for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
         unsigned int len = 0;
         HMAC(EVP_sha256(), rec + 24, 32, (const unsigned char *)addrs[i], strlen(addrs[i]), md,
