@@ -303,7 +303,10 @@ mt_tagkey_tag(mt_tagkey_t *tk, const void *addr, size_t addr_len, uint64_t now_m
               unsigned char tag[SFB_EVENT_TAG_BYTES])
 {
     uint64_t index = now_ms / tk->interval_ms;
-    if (index > tk->index) {
+    /* A clock stepping back into the previous interval keeps the key (an old key is never
+     * recreated); one further back means the clock had jumped ahead, and keeping that key
+     * would link tags across many intervals. */
+    if (index > tk->index || index + 1 < tk->index) {
         s_new_key(tk, index); /* a failed write is logged; the key is then in memory only */
         sfb_log(SFB_NOTICE, "mt.tagkey", "stats interval %llu: new IP tag key, old key wiped",
                 (unsigned long long)index);

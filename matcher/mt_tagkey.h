@@ -37,8 +37,10 @@ void mt_tagkey_destroy(mt_tagkey_t **tk_p);
  *  key of the interval containing `now_ms` (pass the event's own timestamp). If now_ms is in
  *  a later interval than the current key, first replace the key by a fresh one, wipe the
  *  old one from memory and overwrite the file (a failed write is logged; the new key is then
- *  in memory only). If now_ms is in an earlier interval (the wall clock stepped back), keep
- *  the current key: an old key is never recreated. Does not allocate. */
+ *  in memory only). If now_ms is in the interval just before the key's (the wall clock
+ *  stepped back a little), keep the current key: an old key is never recreated. If it is
+ *  further back (the clock had jumped ahead), make a new key for now_ms's interval. Does not
+ *  allocate, except when it replaces the key. */
 void mt_tagkey_tag(mt_tagkey_t *tk, const void *addr, size_t addr_len, uint64_t now_ms,
                    unsigned char tag[SFB_EVENT_TAG_BYTES]);
 /** Return the index (start / interval_ms) of the interval the current key belongs to. */

@@ -127,6 +127,14 @@ test_rotation(void **state)
     s_tag(tk, "192.0.2.7", T0 + 5 * DAY_MS + 99, c);
     assert_memory_equal(c, d, 8);
     mt_tagkey_destroy(&tk);
+    /* a clock that jumped far ahead and came back does not keep the future key */
+    tk = mt_tagkey_new(f->dir, DAY_MS, T0 + 400 * DAY_MS);
+    s_tag(tk, "192.0.2.7", T0 + 400 * DAY_MS, a);
+    s_tag(tk, "192.0.2.7", T0 + 5 * DAY_MS, c);
+    assert_int_equal(mt_tagkey_interval(tk), 20005);
+    assert_memory_not_equal(a, c, 8);
+    assert_memory_not_equal(c, d, 8); /* and the destroyed key of 20005 is not recreated */
+    mt_tagkey_destroy(&tk);
 }
 
 static void

@@ -471,6 +471,12 @@ def flags(binary, tmp):
     r = subprocess.run([binary, "--check-config", "--bridge-list-path", bad],
                        capture_output=True, timeout=10)
     check(r.returncode == 1, "check-config with a bad bridge list exits 1")
+    r = subprocess.run([binary, "--check-config", "--state-dir", bad], capture_output=True,
+                       timeout=10)
+    check(r.returncode == 1, "check-config with a --state-dir that is a file exits 1")
+    r = subprocess.run([binary, "--check-config", "--metrics-interval", "10ms"],
+                       capture_output=True, timeout=10)
+    check(r.returncode == 2, "--metrics-interval below 1s exits 2")
 
 
 def main():
