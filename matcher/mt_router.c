@@ -270,7 +270,7 @@ mt_router_log_stats(const mt_router_t *r, const mt_core_t *core, const char *wha
             "%s: requests %llu, held proxies %zu, waiting clients %zu, replies %llu, "
             "replies dropped %llu/%llu/%llu (unreachable/full/other), frames dropped %llu/%llu "
             "(framing/decode), dup req ids %llu, events %llu (send errors %llu), replays %llu "
-            "(%llu events)",
+            "(%llu events), untagged long addrs %llu",
             what, (unsigned long long)c->requests,
             mt_core_pool_size(core, true) + mt_core_pool_size(core, false),
             mt_core_waiting_clients(core), (unsigned long long)s->replies,
@@ -279,5 +279,6 @@ mt_router_log_stats(const mt_router_t *r, const mt_core_t *core, const char *wha
             (unsigned long long)s->undecodable, (unsigned long long)c->dup_req_id,
             (unsigned long long)(r->pub ? mt_pub_seq(r->pub) : 0),
             (unsigned long long)(r->pub ? mt_pub_dropped(r->pub) : 0),
-            (unsigned long long)s->replays, (unsigned long long)s->replayed);
+            (unsigned long long)s->replays, (unsigned long long)s->replayed,
+            (unsigned long long)c->long_addr);
 }
