@@ -5,6 +5,7 @@
 #include "mt_core.h"
 #include "mt_pub.h"
 #include "mt_router.h"
+#include "mt_tagkey.h"
 #include "sfb_log.h"
 #include "sfb_opt.h"
 
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PROCESS "snowflake-matcher"
@@ -26,7 +28,9 @@ static const sfb_opt_t s_opts[] = {
     {"default-relay-url",     SFB_OPT_STR,      "wss://snowflake.torproject.net/",  0, 0, "relay URL of the built-in default bridge"},
     {"proxy-timeout",         SFB_OPT_DURATION, "10s",                              1, 0, "how long a proxy poll is held"},
     {"client-timeout",        SFB_OPT_DURATION, "5s",                               1, 0, "how long a client waits for the proxy's answer"},
-    {"state-dir",             SFB_OPT_STR,      NULL,                               0, 0, "directory for state (reserved)"},
+    {"state-dir",             SFB_OPT_STR,      NULL,                               0, 0, "directory for the IP tag key (tag-key, mode 0600); without it the key is in memory only and a restart changes the tags"},
+    {"metrics-interval",      SFB_OPT_DURATION, "24h",                              1000, 0, "stats interval, aligned to multiples since the Unix epoch; the IP tag key rotates at each one. Must equal snowflake-metricsd's --metrics-interval"},
+    {"event-ring",            SFB_OPT_UINT,     "1048576",                          0, 16777216, "recent events kept for REPLAY_GET (152 bytes each: the default ~152 MiB, ~60 s at 17k events/s; 0 disables replay)"},
     {"unsafe-logging",        SFB_OPT_BOOL,     "false",                            0, 0, "do not scrub addresses from logs"},
 };
 /* clang-format on */
@@ -123,11 +127,26 @@ s_endpoint_ok(const sfb_opts_t *opts, const char *name)
     return false;
 }
 
+/* --state-dir, if given, must be a writable directory or not exist yet (it is then created). */
+static bool
+s_state_dir_ok(const sfb_opts_t *opts)
+{
+    const char *dir = sfb_opts_str(opts, "state-dir");
+    struct stat st;
+    if (dir == NULL || *dir == '\0' || (stat(dir, &st) < 0 && errno == ENOENT))
+        return true;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0)
+        return true;
+    sfb_log(SFB_ERROR, "matcher", "--state-dir %s: not a writable directory", dir);
+    return false;
+}
+
 /* Run until a stop signal; return the exit code. */
 static int
 s_run(const sfb_opts_t *opts, mt_bridges_t **bridges_p)
 {
     int sig_fd = -1, rc = 1;
+    mt_tagkey_t *tagkey = NULL;
     mt_pub_t *pub = NULL;
     mt_router_t *router = NULL;
     mt_core_t *core = NULL;
@@ -137,7 +156,12 @@ s_run(const sfb_opts_t *opts, mt_bridges_t **bridges_p)
         sfb_log(SFB_ERROR, "matcher", "cannot set up signal handling: %s", strerror(errno));
         goto fail;
     }
-    pub = mt_pub_new(sfb_opts_str(opts, "pub"));
+    tagkey = mt_tagkey_new(sfb_opts_str(opts, "state-dir"), sfb_opts_ms(opts, "metrics-interval"),
+                           sfb_wall_ms());
+    if (tagkey == NULL)
+        goto fail;
+    size_t ring = (size_t)sfb_opts_uint(opts, "event-ring");
+    pub = mt_pub_new(sfb_opts_str(opts, "pub"), ring, tagkey);
     router = pub ? mt_router_new(sfb_opts_str(opts, "router"), pub) : NULL;
     if (router == NULL)
         goto fail;
@@ -146,8 +170,9 @@ s_run(const sfb_opts_t *opts, mt_bridges_t **bridges_p)
     mt_core_io_t io = mt_router_io(router);
     core = mt_core_new(&cfg, bridges_p, &io);
     s_app_t app = {opts, core};
-    sfb_log(SFB_NOTICE, "matcher", "ROUTER on %s, PUB on %s", sfb_opts_str(opts, "router"),
-            sfb_opts_str(opts, "pub"));
+    sfb_log(SFB_NOTICE, "matcher", "ROUTER on %s, PUB on %s, event ring %zu events (up to %zu MiB)",
+            sfb_opts_str(opts, "router"), sfb_opts_str(opts, "pub"), ring,
+            ring * MT_PUB_RING_BYTES_PER_EVENT >> 20);
     if (mt_router_run(router, core, sig_fd, s_on_signal, &app) == 0)
         rc = 0;
     mt_core_shutdown(core);
@@ -156,6 +181,7 @@ fail:
     mt_core_destroy(&core);
     mt_router_destroy(&router); /* lingers so the shutdown replies reach the frontends */
     mt_pub_destroy(&pub);
+    mt_tagkey_destroy(&tagkey); /* wipes the key from memory; the file stays for a restart */
     if (sig_fd >= 0)
         close(sig_fd);
     return rc;
@@ -183,7 +209,7 @@ main(int argc, char **argv)
     if (sfb_opts_bool(opts, "unsafe-logging"))
         sfb_log_set_unsafe(true);
     mt_bridges_t *bridges = NULL;
-    if (!s_endpoint_ok(opts, "router") || !s_endpoint_ok(opts, "pub") ||
+    if (!s_endpoint_ok(opts, "router") || !s_endpoint_ok(opts, "pub") || !s_state_dir_ok(opts) ||
         (bridges = s_load_bridges(opts)) == NULL) {
         rc = 1;
         goto done;

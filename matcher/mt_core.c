@@ -38,7 +38,9 @@ typedef struct {
     mt_pool_t *pool;      /* pool holding it; NULL once matched */
     void *fifo;           /* handle in the proxy FIFO while pooled */
     s_client_t *client;   /* the waiting client once matched */
-    unsigned char buf[];  /* identity, req_id (8 bytes), Sid */
+    char *addr;           /* proxy address to tag its event (in buf; wiped on free) */
+    size_t addr_len;      /* 0: no tag */
+    unsigned char buf[];  /* identity, req_id (8 bytes), Sid, address */
 } s_proxy_t;
 
 struct s_client {
@@ -104,6 +106,16 @@ s_map_new(void)
     return map;
 }
 
+/* The address to tag a proxy's event with: empty if absent or longer than any address text. */
+static sfb_str_t
+s_taggable(mt_core_t *core, sfb_str_t addr)
+{
+    if (addr.len <= MT_ADDR_MAX)
+        return addr;
+    core->stats.long_addr++;
+    return (sfb_str_t){"", 0};
+}
+
 /* Write identity + req_id into buf; return the key over them. */
 static s_key_t
 s_held_key(unsigned char *buf, const unsigned char *ident, size_t ident_len, uint64_t req_id)
@@ -115,15 +127,20 @@ s_held_key(unsigned char *buf, const unsigned char *ident, size_t ident_len, uin
 }
 
 static s_proxy_t *
-s_proxy_new(const unsigned char *ident, size_t ident_len, const sfb_msg_t *msg, uint64_t now_ms,
-            uint64_t hold_ms)
+s_proxy_new(const unsigned char *ident, size_t ident_len, const sfb_msg_t *msg, sfb_str_t addr,
+            uint64_t now_ms, uint64_t hold_ms)
 {
     const sfb_msg_poll_t *poll = &msg->u.poll;
-    s_proxy_t *p = sfb_xcalloc(1, sizeof *p + ident_len + 8 + poll->sid.len);
+    s_proxy_t *p = sfb_xcalloc(1, sizeof *p + ident_len + 8 + poll->sid.len + addr.len);
     p->node = (mt_pool_node_t){poll->clients, MT_POOL_NONE, p};
     p->held = s_held_key(p->buf, ident, ident_len, msg->req_id);
-    memcpy(p->buf + ident_len + 8, poll->sid.ptr, poll->sid.len);
-    p->sid = (s_key_t){poll->sid.len, p->buf + ident_len + 8};
+    unsigned char *sid = p->buf + ident_len + 8;
+    memcpy(sid, poll->sid.ptr, poll->sid.len);
+    p->sid = (s_key_t){poll->sid.len, sid};
+    if (addr.len > 0)
+        memcpy(sid + poll->sid.len, addr.ptr, addr.len);
+    p->addr = (char *)sid + poll->sid.len;
+    p->addr_len = addr.len;
     p->ident_len = ident_len;
     p->req_id = msg->req_id;
     p->ptype = poll->ptype;
@@ -187,20 +204,22 @@ s_answer_reply(mt_core_t *core, const unsigned char *ident, size_t ident_len, ui
     s_reply(core, ident, ident_len, &m);
 }
 
+/* A proxy-poll event; `addr` (may be empty) is handed to the publisher to be tagged. */
 static void
 s_event_proxy(mt_core_t *core, sfb_proxy_type_t ptype, sfb_nat_t nat, bool relay_pattern,
-              const char *cc, sfb_outcome_t outcome)
+              const char *cc, sfb_outcome_t outcome, sfb_str_t addr)
 {
     sfb_event_t ev = {.kind = SFB_EV_PROXY_POLL, .outcome = outcome, .ptype = ptype, .nat = nat};
     ev.relay_pattern = relay_pattern;
     memcpy(ev.cc, cc, SFB_CC_LEN + 1);
-    core->io.event(core->io.ctx, &ev);
+    core->io.event(core->io.ctx, &ev, addr);
 }
 
 static void
 s_event_proxy_rec(mt_core_t *core, const s_proxy_t *p, sfb_outcome_t outcome)
 {
-    s_event_proxy(core, p->ptype, p->nat, p->relay_pattern, p->cc, outcome);
+    s_event_proxy(core, p->ptype, p->nat, p->relay_pattern, p->cc, outcome,
+                  (sfb_str_t){p->addr, p->addr_len});
 }
 
 static void
@@ -210,7 +229,7 @@ s_event_client(mt_core_t *core, sfb_nat_t nat, sfb_method_t method, const char *
     sfb_event_t ev = {.kind = SFB_EV_CLIENT_POLL, .outcome = outcome, .nat = nat};
     ev.method = method;
     memcpy(ev.cc, cc, SFB_CC_LEN + 1);
-    core->io.event(core->io.ctx, &ev);
+    core->io.event(core->io.ctx, &ev, (sfb_str_t){"", 0}); /* client stats count polls */
 }
 
 static void
@@ -219,7 +238,7 @@ s_event_answer(mt_core_t *core, sfb_proxy_type_t ptype, sfb_outcome_t outcome)
     /* the answer request carries no country: "??" */
     sfb_event_t ev = {.kind = SFB_EV_PROXY_ANSWER, .outcome = outcome, .ptype = ptype};
     memcpy(ev.cc, "??", 3);
-    core->io.event(core->io.ctx, &ev);
+    core->io.event(core->io.ctx, &ev, (sfb_str_t){"", 0});
 }
 
 /* ---- state transitions ------------------------------------------------------------------ */
@@ -243,6 +262,7 @@ s_proxy_forget(mt_core_t *core, s_proxy_t *p)
 {
     if (zhashx_lookup(core->sids, &p->sid) == p)
         zhashx_delete(core->sids, &p->sid);
+    explicit_bzero(p->addr, p->addr_len); /* no address outlives its poll */
     free(p);
 }
 
@@ -290,22 +310,26 @@ s_on_poll(mt_core_t *core, const unsigned char *ident, size_t ident_len, const s
     const sfb_msg_poll_t *poll = &msg->u.poll;
     if (!mt_relay_accepts(core->allowed, poll->has_pattern, poll->pattern.ptr, poll->pattern.len)) {
         s_proxy_reply(core, ident, ident_len, msg->req_id, SFB_PROXY_BAD_RELAY);
-        s_event_proxy(core, poll->ptype, poll->nat, poll->has_pattern, poll->cc, SFB_OUT_REJECTED);
+        /* upstream does not count refused proxies as proxies: no tag */
+        s_event_proxy(core, poll->ptype, poll->nat, poll->has_pattern, poll->cc, SFB_OUT_REJECTED,
+                      (sfb_str_t){"", 0});
         return;
     }
     if (s_is_held(core, ident, ident_len, msg->req_id))
         return;
+    sfb_str_t addr = s_taggable(core, poll->addr);
     s_key_t sid = {poll->sid.len, (const unsigned char *)poll->sid.ptr};
     s_proxy_t *old = zhashx_lookup(core->sids, &sid);
     if (old != NULL && old->pool == NULL) {
         /* the Sid is matched and awaiting its answer: that answer must route to it */
         s_proxy_reply(core, ident, ident_len, msg->req_id, SFB_PROXY_NO_MATCH);
-        s_event_proxy(core, poll->ptype, poll->nat, poll->has_pattern, poll->cc, SFB_OUT_IDLE);
+        s_event_proxy(core, poll->ptype, poll->nat, poll->has_pattern, poll->cc, SFB_OUT_IDLE,
+                      addr);
         return;
     }
     if (old != NULL) /* still pooled: the newer poll replaces it */
         s_proxy_release(core, old, SFB_OUT_IDLE);
-    s_proxy_t *p = s_proxy_new(ident, ident_len, msg, now_ms, core->proxy_timeout_ms);
+    s_proxy_t *p = s_proxy_new(ident, ident_len, msg, addr, now_ms, core->proxy_timeout_ms);
     p->pool = p->nat == SFB_NAT_UNRESTRICTED ? core->unrestricted : core->restricted;
     mt_pool_push(p->pool, &p->node);
     p->fifo = zlistx_add_end(core->proxy_fifo, p);

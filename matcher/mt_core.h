@@ -15,6 +15,9 @@
 
 /** Longest ZeroMQ ROUTER identity. */
 #define MT_IDENT_MAX 255
+/** Longest proxy address that is tagged (canonical IPv6 text is at most 45 bytes; a longer
+ *  one is not an address: its event gets no tag, and it is counted). */
+#define MT_ADDR_MAX 64
 
 typedef struct mt_core mt_core_t;
 
@@ -23,8 +26,11 @@ typedef struct {
     /** Queue `msg` for the frontend `ident`. Return 0, or -1 if it could not be queued
      *  (frontend gone or its queue full): the core then treats that peer as gone. */
     int (*reply)(void *ctx, const unsigned char *ident, size_t ident_len, const sfb_msg_t *msg);
-    /** Publish `ev`; its seq and ts_ms are left 0 for the publisher to fill. */
-    void (*event)(void *ctx, const sfb_event_t *ev);
+    /** Publish `ev`; its epoch, seq, ts_ms and tag are left 0 for the publisher to fill. If
+     *  `addr` is not empty (only proxy-poll events matched, idle or cancelled, of a request
+     *  that carried an address), the publisher tags the event with it; the address is
+     *  borrowed for the call and must never be published. */
+    void (*event)(void *ctx, const sfb_event_t *ev, sfb_str_t addr);
     void *ctx; /* passed to both */
 } mt_core_io_t;
 
@@ -44,6 +50,7 @@ typedef struct {
     uint64_t reply_failed;   /* reply callback returned -1 */
     uint64_t match_failed;   /* of which MATCH replies: that proxy was dropped */
     uint64_t not_for_core;   /* requests meant for metricsd or the publisher, dropped */
+    uint64_t long_addr;      /* proxy polls whose address exceeded MT_ADDR_MAX: not tagged */
 } mt_core_stats_t;
 
 /** Create a core using `*bridges_p` (ownership moves in, *bridges_p set to NULL). */

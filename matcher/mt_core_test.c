@@ -19,12 +19,14 @@ typedef struct {
 } s_out_t;
 
 typedef struct {
-    s_out_t out[64];       /* replies in order */
-    size_t n_out;          /* replies recorded */
-    sfb_event_t ev[64];    /* events in order */
-    size_t n_ev;           /* events recorded */
-    unsigned char fail_id; /* replies to this identity fail (0: none) */
-    mt_core_t *core;       /* under test */
+    s_out_t out[64];                /* replies in order */
+    size_t n_out;                   /* replies recorded */
+    sfb_event_t ev[64];             /* events in order */
+    char addr[64][MT_ADDR_MAX + 1]; /* address handed over with each event, to be tagged */
+    size_t n_ev;                    /* events recorded */
+    const char *poll_addr;          /* address of the next polls (NULL: 192.0.2.1) */
+    unsigned char fail_id;          /* replies to this identity fail (0: none) */
+    mt_core_t *core;                /* under test */
 } s_fix_t;
 
 static void
@@ -73,11 +75,18 @@ s_on_reply(void *ctx, const unsigned char *ident, size_t ident_len, const sfb_ms
 }
 
 static void
-s_on_event(void *ctx, const sfb_event_t *ev)
+s_on_event(void *ctx, const sfb_event_t *ev, sfb_str_t addr)
 {
     s_fix_t *f = ctx;
     assert_true(f->n_ev < 64);
     assert_int_equal(ev->seq, 0);
+    assert_false(ev->has_tag); /* the publisher tags */
+    /* only proxy polls that count as proxies are tagged; client stats count polls */
+    if (ev->kind != SFB_EV_PROXY_POLL || ev->outcome == SFB_OUT_REJECTED)
+        assert_int_equal(addr.len, 0);
+    assert_true(addr.len <= MT_ADDR_MAX);
+    memcpy(f->addr[f->n_ev], addr.ptr, addr.len);
+    f->addr[f->n_ev][addr.len] = '\0';
     f->ev[f->n_ev++] = *ev;
 }
 
@@ -132,7 +141,7 @@ s_poll_full(s_fix_t *f, unsigned char fe, uint64_t req, const char *sid, sfb_pro
     m.u.poll.clients = clients;
     m.u.poll.has_pattern = pattern != NULL;
     m.u.poll.pattern = s_str(pattern ? pattern : "");
-    m.u.poll.addr = s_str("192.0.2.1");
+    m.u.poll.addr = s_str(f->poll_addr ? f->poll_addr : "192.0.2.1");
     memcpy(m.u.poll.cc, "DE", 3);
     s_send(f, fe, &m, now);
 }
@@ -152,7 +161,7 @@ s_offer_fp(s_fix_t *f, uint64_t req, const char *offer, sfb_nat_t nat, const cha
     m.u.offer.nat = nat;
     m.u.offer.fp_len = sfb_fingerprint_decode(fp_hex, strlen(fp_hex), m.u.offer.fp);
     m.u.offer.method = SFB_METHOD_AMPCACHE;
-    m.u.offer.addr = s_str("");
+    m.u.offer.addr = s_str("198.51.100.1");
     memcpy(m.u.offer.cc, "CA", 3);
     s_send(f, 'C', &m, now);
 }
@@ -583,6 +592,46 @@ test_shutdown(void **state)
     assert_int_equal(mt_core_next_deadline(f->core), UINT64_MAX);
 }
 
+/* Proxy-poll events carry the poll's own address to the publisher, whatever ends the poll;
+ * rejected polls, client polls and answers carry none; an over-long address is not tagged. */
+static void
+test_tag_addresses(void **state)
+{
+    s_fix_t *f = *state;
+    f->poll_addr = "192.0.2.9";
+    s_poll(f, 1, "m", SFB_NAT_UNRESTRICTED, 0);
+    f->poll_addr = "2001:db8::5";
+    s_poll(f, 2, "i", SFB_NAT_RESTRICTED, 0);
+    f->poll_addr = "192.0.2.10";
+    s_poll(f, 3, "c", SFB_NAT_RESTRICTED, 0);
+    f->poll_addr = "";
+    s_poll(f, 4, "e", SFB_NAT_RESTRICTED, 0);
+    s_offer(f, 5, "o", SFB_NAT_UNKNOWN, 1); /* takes m */
+    s_simple(f, 'P', SFB_MSG_CANCEL, 3, 2);
+    s_answer(f, 6, "m", "a", 3);
+    mt_core_expire(f->core, 10000); /* i and e idle */
+    s_poll_full(f, 'P', 7, "r", SFB_PROXY_STANDALONE, SFB_NAT_UNKNOWN, 0, NULL, 10001);
+    char long_addr[MT_ADDR_MAX + 2];
+    memset(long_addr, '1', sizeof long_addr - 1);
+    long_addr[sizeof long_addr - 1] = '\0';
+    f->poll_addr = long_addr;
+    s_poll(f, 8, "l", SFB_NAT_RESTRICTED, 10002);
+    mt_core_shutdown(f->core);
+    assert_string_equal(f->addr[s_ev(f, 0, SFB_EV_PROXY_POLL, SFB_OUT_MATCHED) - f->ev],
+                        "192.0.2.9");
+    assert_string_equal(f->addr[s_ev(f, 1, SFB_EV_PROXY_POLL, SFB_OUT_CANCELLED) - f->ev],
+                        "192.0.2.10");
+    s_ev(f, 2, SFB_EV_PROXY_ANSWER, SFB_OUT_SUCCESS);
+    s_ev(f, 3, SFB_EV_CLIENT_POLL, SFB_OUT_MATCHED);
+    assert_string_equal(f->addr[s_ev(f, 4, SFB_EV_PROXY_POLL, SFB_OUT_IDLE) - f->ev],
+                        "2001:db8::5");
+    assert_string_equal(f->addr[s_ev(f, 5, SFB_EV_PROXY_POLL, SFB_OUT_IDLE) - f->ev], "");
+    assert_string_equal(f->addr[s_ev(f, 6, SFB_EV_PROXY_POLL, SFB_OUT_REJECTED) - f->ev], "");
+    assert_string_equal(f->addr[s_ev(f, 7, SFB_EV_PROXY_POLL, SFB_OUT_IDLE) - f->ev], "");
+    assert_int_equal(mt_core_stats(f->core)->long_addr, 1);
+    assert_int_equal(f->n_ev, 8);
+}
+
 /* destroy with records still held frees them without replies (checked by ASan) */
 static void
 test_destroy_with_state(void **state)
@@ -613,7 +662,7 @@ mt_core_test(void)
         T(test_answer_for_pooled_proxy), T(test_timer_vs_match),   T(test_duplicate_sid_pooled),
         T(test_duplicate_sid_matched),   T(test_cancel),           T(test_match_send_fails),
         T(test_duplicate_request_id),    T(test_debug_text),       T(test_shutdown),
-        T(test_destroy_with_state),
+        T(test_destroy_with_state),      T(test_tag_addresses),
     };
 #undef T
     return cmocka_run_group_tests_name("mt_core", tests, NULL, NULL);

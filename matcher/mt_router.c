@@ -118,11 +118,11 @@ s_reply(void *ctx, const unsigned char *ident, size_t ident_len, const sfb_msg_t
 }
 
 static void
-s_event(void *ctx, const sfb_event_t *ev)
+s_event(void *ctx, const sfb_event_t *ev, sfb_str_t addr)
 {
     mt_router_t *r = ctx;
     if (r->pub != NULL)
-        mt_pub_send(r->pub, ev);
+        mt_pub_send(r->pub, ev, addr);
 }
 
 mt_core_io_t
@@ -146,6 +146,17 @@ s_discard_rest(mt_router_t *r, zmq_msg_t *last)
     return n;
 }
 
+/* A subscriber (metricsd's DEALER) asks for events it missed: answer from the ring at once. */
+static void
+s_replay(mt_router_t *r, const unsigned char *ident, size_t ident_len, const sfb_msg_t *get)
+{
+    sfb_msg_t m = {.type = SFB_MSG_REPLAY_REPLY, .req_id = get->req_id};
+    mt_pub_replay(r->pub, &get->u.replay_get, &m.u.replay_reply);
+    r->stats.replays++;
+    r->stats.replayed += m.u.replay_reply.count;
+    s_reply(r, ident, ident_len, &m);
+}
+
 static void
 s_handle(mt_router_t *r, mt_core_t *core, zmq_msg_t *id, zmq_msg_t *body)
 {
@@ -158,6 +169,10 @@ s_handle(mt_router_t *r, mt_core_t *core, zmq_msg_t *id, zmq_msg_t *body)
         return;
     }
     r->stats.frames++;
+    if (msg.type == SFB_MSG_REPLAY_GET && r->pub != NULL) {
+        s_replay(r, zmq_msg_data(id), zmq_msg_size(id), &msg);
+        return;
+    }
     mt_core_handle(core, zmq_msg_data(id), zmq_msg_size(id), &msg, sfb_now_ms());
 }
 
@@ -254,7 +269,8 @@ mt_router_log_stats(const mt_router_t *r, const mt_core_t *core, const char *wha
     sfb_log(SFB_NOTICE, "mt.router",
             "%s: requests %llu, held proxies %zu, waiting clients %zu, replies %llu, "
             "replies dropped %llu/%llu/%llu (unreachable/full/other), frames dropped %llu/%llu "
-            "(framing/decode), dup req ids %llu, events %llu (send errors %llu)",
+            "(framing/decode), dup req ids %llu, events %llu (send errors %llu), replays %llu "
+            "(%llu events), untagged long addrs %llu",
             what, (unsigned long long)c->requests,
             mt_core_pool_size(core, true) + mt_core_pool_size(core, false),
             mt_core_waiting_clients(core), (unsigned long long)s->replies,
@@ -262,5 +278,7 @@ mt_router_log_stats(const mt_router_t *r, const mt_core_t *core, const char *wha
             (unsigned long long)s->send_other, (unsigned long long)s->bad_framing,
             (unsigned long long)s->undecodable, (unsigned long long)c->dup_req_id,
             (unsigned long long)(r->pub ? mt_pub_seq(r->pub) : 0),
-            (unsigned long long)(r->pub ? mt_pub_dropped(r->pub) : 0));
+            (unsigned long long)(r->pub ? mt_pub_dropped(r->pub) : 0),
+            (unsigned long long)s->replays, (unsigned long long)s->replayed,
+            (unsigned long long)c->long_addr);
 }

@@ -1,6 +1,7 @@
 /* mt_router.h - the matcher's socket side and its one loop: a ROUTER socket for frontends
- * (frames [identity][msgpack request], docs/protocol.md), replies sent without ever blocking,
- * hold deadlines from mt_core, and a signal pipe. Owned by main; single-threaded. */
+ * (frames [identity][msgpack request], docs/protocol.md) and for metricsd's REPLAY_GET
+ * (answered from the publisher's ring), replies sent without ever blocking, hold deadlines
+ * from mt_core, and a signal pipe. Owned by main; single-threaded. */
 #ifndef MT_ROUTER_H
 #define MT_ROUTER_H
 
@@ -21,6 +22,8 @@ typedef struct {
     uint64_t unreachable; /* replies to a frontend that is gone (EHOSTUNREACH) */
     uint64_t full;        /* replies to a frontend whose queue is full (EAGAIN) */
     uint64_t send_other;  /* replies failing for any other reason */
+    uint64_t replays;     /* REPLAY_GET requests answered */
+    uint64_t replayed;    /* events sent in REPLAY_REPLYs */
 } mt_router_stats_t;
 
 /** Called from the loop for each signal written to the signal pipe. Return false to stop. */

@@ -8,10 +8,9 @@ static const struct {
     const char *name;
     int (*fn)(void);
 } s_tests[] = {
-    {"mt_bridges", mt_bridges_test},
-    {"mt_core", mt_core_test},
-    {"mt_pool", mt_pool_test},
-    {"mt_relay", mt_relay_test},
+    {"mt_bridges", mt_bridges_test}, {"mt_core", mt_core_test},   {"mt_pool", mt_pool_test},
+    {"mt_pub", mt_pub_test},         {"mt_relay", mt_relay_test}, {"mt_ring", mt_ring_test},
+    {"mt_tagkey", mt_tagkey_test},
 };
 
 int

@@ -6,6 +6,9 @@
 int mt_bridges_test(void);
 int mt_core_test(void);
 int mt_pool_test(void);
+int mt_pub_test(void);
 int mt_relay_test(void);
+int mt_ring_test(void);
+int mt_tagkey_test(void);
 
 #endif

@@ -2,7 +2,10 @@
 """ZeroMQ-level smoke test of snowflake-matcher: start the built binary on ipc:// endpoints in
 a temp dir with 1 s holds, speak the msgpack protocol of proto/sfb_msg.h over DEALER sockets,
 subscribe to the PUB stream, and check matching, holds, cancel, relay rejection, /debug text,
-SIGHUP reload, SIGTERM shutdown and the events. Bounded in time; kills what it starts.
+SIGHUP reload, SIGTERM shutdown, the events, REPLAY_GET over a DEALER (replayed bodies
+byte-identical to the published ones), and IP tags (equal for one address, different across
+addresses, unchanged after a kill -9 restart with the same --state-dir). Bounded in time;
+kills what it starts.
 Usage: mt_zmq_test.py PATH/TO/snowflake-matcher"""
 
 import os
@@ -17,8 +20,8 @@ import msgpack
 import zmq
 
 V = 1
-PROXY_POLL, CLIENT_OFFER, PROXY_ANSWER, CANCEL, DEBUG = 1, 2, 3, 4, 5
-PROXY_REPLY, CLIENT_REPLY, ANSWER_REPLY, DEBUG_REPLY = 65, 66, 67, 69
+PROXY_POLL, CLIENT_OFFER, PROXY_ANSWER, CANCEL, DEBUG, REPLAY_GET = 1, 2, 3, 4, 5, 7
+PROXY_REPLY, CLIENT_REPLY, ANSWER_REPLY, DEBUG_REPLY, REPLAY_REPLY = 65, 66, 67, 69, 71
 NO_MATCH, MATCH, BAD_RELAY = 0, 1, 2
 ANSWER, NO_PROXIES, TIMEOUT, UNKNOWN_BRIDGE = 0, 1, 2, 3
 SUCCESS, CLIENT_GONE = 0, 1
@@ -64,8 +67,9 @@ class Frontend:
         self.s.send(msgpack.packb([V, mtype, req] + list(fields), use_bin_type=True))
         return req
 
-    def poll(self, sid, nat=NAT_UNRESTRICTED, pattern=PATTERN, clients=0, cc="DE"):
-        return self.send(PROXY_POLL, sid, STANDALONE, nat, clients, pattern, "192.0.2.7", cc)
+    def poll(self, sid, nat=NAT_UNRESTRICTED, pattern=PATTERN, clients=0, cc="DE",
+             addr="192.0.2.7"):
+        return self.send(PROXY_POLL, sid, STANDALONE, nat, clients, pattern, addr, cc)
 
     def offer(self, offer, nat=NAT_UNKNOWN, fp=DEFAULT_FP, method=HTTP, cc="CA"):
         return self.send(CLIENT_OFFER, offer, nat, fp, method, False, "198.51.100.9", cc)
@@ -98,12 +102,23 @@ class Events:
         self.s.setsockopt(zmq.SUBSCRIBE, b"")
         self.s.connect(endpoint)
         self.last_seq = None
+        self.epoch = None
+        self.bodies = {}  # seq -> body exactly as published
 
     def recv(self, timeout=2.0):
         if not self.s.poll(int(timeout * 1000)):
             return None
         topic, body = self.s.recv_multipart()
         ev = msgpack.unpackb(body, raw=False)
+        check(self.epoch is None or ev["epoch"] == self.epoch, "one epoch per matcher run")
+        check(b"192.0.2." not in body and b"203.0.113." not in body and b"198.51.100." not in body,
+              "no address in an event")
+        if "tag" in ev:
+            check(isinstance(ev["tag"], bytes) and len(ev["tag"]) == 8, "tag is 8 bytes")
+            check(ev["kind"] == "proxy-poll" and ev["outcome"] != "rejected",
+                  "only counted proxy polls are tagged: %r" % ev)
+        self.epoch = ev["epoch"]
+        self.bodies[ev["seq"]] = body
         check(topic.decode() == ev["kind"], "topic %r matches kind %r" % (topic, ev["kind"]))
         check(set(ev) <= EVENT_KEYS, "event keys %r" % sorted(ev))
         check(ev["v"] == 1, "schema 1")
@@ -184,6 +199,8 @@ def scenario(binary, tmp, ctx):
         fe, fe2 = Frontend(ctx, router), Frontend(ctx, router)
         sync(fe, ev)
         run_checks(fe, fe2, ev, blist, proc, log)
+        tag = tag_checks(fe, ev)
+        replay_checks(Frontend(ctx, router), ev)
         # SIGTERM: the held proxy gets NO_MATCH, the waiting client TIMEOUT, exit 0
         preq = fe.poll("held-at-exit", nat=NAT_RESTRICTED)
         mreq = fe.poll("matched-at-exit")
@@ -201,6 +218,13 @@ def scenario(binary, tmp, ctx):
         check(preq in replies and replies[preq][3] == NO_MATCH, "held proxy NO_MATCH at exit")
         check(creq in replies and replies[creq][3] == TIMEOUT, "waiting client TIMEOUT at exit")
         check(proc.wait(5) == 0, "exit code 0 after SIGTERM")
+        key = os.path.join(tmp, "tag-key")
+        check(os.path.exists(key) and os.stat(key).st_mode & 0o777 == 0o600, "tag-key mode 0600")
+        day = time.time() // 86400
+        t1 = restart_tag(binary, tmp, ctx, signal.SIGKILL)
+        t2 = restart_tag(binary, tmp, ctx, signal.SIGTERM)
+        if time.time() // 86400 == day:  # same stats interval (24h default) as the first run
+            check(t1 == tag and t2 == tag, "tags survive restarts, kill -9 included")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -210,6 +234,111 @@ def scenario(binary, tmp, ctx):
         check("192.0.2.7" not in text and "198.51.100.9" not in text, "no address in logs")
         if failures:
             print("matcher log:\n" + text)
+
+
+def split_bodies(blob):
+    """Cut a REPLAY_REPLY blob into its event bodies (raw bytes) and decoded maps."""
+    u = msgpack.Unpacker(raw=False)
+    u.feed(blob)
+    out, at = [], 0
+    for obj in u:
+        out.append((blob[at:u.tell()], obj))
+        at = u.tell()
+    check(at == len(blob), "blob is whole event bodies")
+    return out
+
+
+def replay(md, epoch, from_seq, mx):
+    req = md.send(REPLAY_GET, epoch, from_seq, mx)
+    m = md.expect(REPLAY_REPLY, req)
+    check(len(m) == 7 and isinstance(m[6], bytes), "REPLAY_REPLY shape %r" % (m[:6],))
+    return m[3], m[4], m[5], split_bodies(m[6] or b"")
+
+
+def replay_checks(md, ev):
+    """metricsd's view: REPLAY_GET over its own DEALER to the same ROUTER."""
+    seqs = sorted(ev.bodies)
+    lo, hi = seqs[0], seqs[-1]
+    check(seqs == list(range(lo, hi + 1)), "SUB saw consecutive seqs")
+    # everything the SUB saw comes back byte for byte
+    epoch, first, count, got = replay(md, ev.epoch, lo, 100000)
+    check(epoch == ev.epoch and first == lo and count == len(got) and count >= hi - lo + 1,
+          "replay from %d: epoch/first/count %r" % (lo, (epoch, first, count)))
+    for i, (raw, obj) in enumerate(got):
+        check(obj["seq"] == lo + i, "replayed seq %d" % obj["seq"])
+        if obj["seq"] in ev.bodies:
+            check(raw == ev.bodies[obj["seq"]], "replayed body %d identical" % obj["seq"])
+    # the events before the SUB joined (slow joiner) are there too, from seq 1; max is obeyed
+    epoch, first, count, got = replay(md, ev.epoch, 0, 3)
+    check(first == 1 and count == 3 and [o["seq"] for _, o in got] == [1, 2, 3],
+          "replay from 0 starts at 1, max 3: %r" % ((first, count),))
+    check(all(o["epoch"] == ev.epoch for _, o in got), "replayed epoch")
+    # up to date, and a probe with max 0
+    _, first, count, _ = replay(md, ev.epoch, hi + 1, 10)
+    check((first, count) == (hi + 1, 0), "replay after the newest: nothing, first = newest + 1")
+    _, first, count, got = replay(md, ev.epoch, 2, 0)
+    check((first, count, got) == (2, 0, []), "max 0 is a probe")
+    # a subscriber of another incarnation is told where this one starts
+    epoch, first, count, got = replay(md, ev.epoch ^ 1, 5, 10)
+    check((epoch, first, count, got) == (ev.epoch, 1, 0, []), "other epoch: resync from 1")
+
+
+def cancelled_tag(fe, ev, sid, addr):
+    """Poll from `addr`, cancel it, and return the tag of its proxy-poll event (or None)."""
+    req = fe.poll(sid, addr=addr)
+    barrier(fe)
+    fe.send(CANCEL, req=req)
+    e = ev.expect("proxy-poll", "cancelled")
+    return e.get("tag") if e else None
+
+
+def tag_checks(fe, ev):
+    a = cancelled_tag(fe, ev, "t1", "203.0.113.1")
+    check(a is not None, "a cancelled poll carries a tag")
+    check(cancelled_tag(fe, ev, "t2", "203.0.113.1") == a, "same address, same tag")
+    check(cancelled_tag(fe, ev, "t3", "203.0.113.2") not in (a, None), "other address, other tag")
+    check(cancelled_tag(fe, ev, "t4", "") is None, "no address, no tag")
+    req = fe.poll("t5", pattern=None, addr="203.0.113.1")
+    fe.expect(PROXY_REPLY, req)
+    check("tag" not in (ev.expect("proxy-poll", "rejected") or {}), "rejected poll has no tag")
+    req = fe.poll("t6", addr="203.0.113.1")  # matched, then the client gets its answer
+    barrier(fe)
+    creq = fe.offer("o", fp=THIRD_FP)  # the list holds only THIRD_FP by now
+    fe.expect(PROXY_REPLY, req)
+    check(ev.expect("proxy-poll", "matched").get("tag") == a, "matched poll: same tag")
+    fe.answer("t6", "a")
+    fe.recv()
+    fe.expect(CLIENT_REPLY, creq)
+    ev.expect("proxy-answer", "success")
+    check("tag" not in (ev.expect("client-poll", "matched") or {}), "client polls have no tag")
+    return a
+
+
+def restart_tag(binary, tmp, ctx, sig):
+    """Start a fresh matcher on the same --state-dir, return the tag of 203.0.113.1, stop it
+    with `sig` (SIGKILL: no clean shutdown)."""
+    router, pub = "ipc://%s/router2.ipc" % tmp, "ipc://%s/events2.ipc" % tmp
+    log = open(os.path.join(tmp, "matcher2.log"), "a+")
+    proc = subprocess.Popen([binary, "--router", router, "--pub", pub, "--state-dir", tmp,
+                             "--allowed-relay-pattern", PATTERN],
+                            stdout=log, stderr=subprocess.STDOUT)
+    ev = fe = None
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(router[6:]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ev = Events(ctx, pub)
+        fe = Frontend(ctx, router)
+        sync(fe, ev)
+        return cancelled_tag(fe, ev, "r1", "203.0.113.1")
+    finally:
+        proc.send_signal(sig)
+        proc.wait(5)
+        for sock in (ev, fe):
+            if sock is not None:
+                sock.s.close()
+        if os.path.exists(router[6:]):  # left behind by kill -9; the next run waits for it
+            os.unlink(router[6:])
 
 
 def run_checks(fe, fe2, ev, blist, proc, log):
@@ -342,6 +471,12 @@ def flags(binary, tmp):
     r = subprocess.run([binary, "--check-config", "--bridge-list-path", bad],
                        capture_output=True, timeout=10)
     check(r.returncode == 1, "check-config with a bad bridge list exits 1")
+    r = subprocess.run([binary, "--check-config", "--state-dir", bad], capture_output=True,
+                       timeout=10)
+    check(r.returncode == 1, "check-config with a --state-dir that is a file exits 1")
+    r = subprocess.run([binary, "--check-config", "--metrics-interval", "10ms"],
+                       capture_output=True, timeout=10)
+    check(r.returncode == 2, "--metrics-interval below 1s exits 2")
 
 
 def main():
