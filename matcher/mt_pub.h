@@ -21,7 +21,7 @@
 /** Largest `events` blob in one REPLAY_REPLY: the whole reply must stay within
  *  SFB_MSG_MAX_BYTES, which the receiver's sfb_msg_decode() enforces (64 bytes cover the
  *  header fields: version, type, req_id, epoch, first_seq, count and the bin prefix). */
-#define MT_PUB_REPLAY_MAX_BYTES (SFB_MSG_MAX_BYTES - 64)
+#define MT_PUB_REPLAY_MAX_BYTES (1024 * 1024 - 64)
 
 typedef struct mt_pub mt_pub_t;
 

@@ -14,7 +14,7 @@
 
 /* Queue limits per frontend, both ways. A frontend forwards at most ~30k requests/s
  * (notes/dependencies.md §3); 100 000 messages absorb seconds of burst while we are busy,
- * and, with messages capped at SFB_MSG_MAX_BYTES and typically ~1-2 KB, bound memory to
+ * and, with messages capped at SFB_MSG_MAX_REQUEST_BYTES and typically ~1-2 KB, bound memory to
  * ~100-200 MB per frontend in practice. Beyond it, replies fail with EAGAIN (counted, never
  * blocking) and requests wait in the frontend, which owns their deadlines. */
 #define S_HWM 100000
@@ -39,7 +39,7 @@ s_setup(zsock_t *sock, const char *endpoint)
 {
     void *raw = zsock_resolve(sock);
     int one = 1, hwm = S_HWM, linger = S_LINGER_MS;
-    int64_t max_bytes = SFB_MSG_MAX_BYTES; /* a larger frame disconnects the peer */
+    int64_t max_bytes = SFB_MSG_MAX_REQUEST_BYTES; /* a larger frame disconnects the peer */
     if (zmq_setsockopt(raw, ZMQ_ROUTER_MANDATORY, &one, sizeof one) < 0 ||
         zmq_setsockopt(raw, ZMQ_SNDHWM, &hwm, sizeof hwm) < 0 ||
         zmq_setsockopt(raw, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||

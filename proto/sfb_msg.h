@@ -12,8 +12,12 @@
 #include <stdint.h>
 
 #define SFB_PROTO_VERSION 1
-/** Largest frame either side accepts (an offer or answer is at most 100 000 bytes). */
-#define SFB_MSG_MAX_BYTES (256 * 1024)
+/** Largest frame sfb_msg_decode() accepts: replies may carry a whole stats log or a replay
+ *  batch. */
+#define SFB_MSG_MAX_BYTES (16 * 1024 * 1024)
+/** Largest request frame a server accepts (an offer or answer is at most 100 000 bytes);
+ *  servers set it as ZMQ_MAXMSGSIZE. */
+#define SFB_MSG_MAX_REQUEST_BYTES (256 * 1024)
 
 typedef enum {
     SFB_MSG_PROXY_POLL = 1,    /* frontend -> matcher: a proxy long-polls */
