@@ -42,6 +42,13 @@ fi
     --bridge-list-path "$BRIDGE_LIST" --allowed-relay-pattern "$ALLOWED_RELAY_PATTERN" \
     --state-dir "$RUNDIR/state" &
 pids="$pids $!"
+# Frontends answer with the error forms until they reach the matcher: start them once it is up.
+waitfile() {
+    i=0
+    while [ ! -S "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+    [ -S "$1" ] || { echo "$1 did not appear" >&2; stop; }
+}
+waitfile "$RUNDIR/matcher.ipc"
 "$BUILD/frontend/snowflake-frontend" --addr "$HTTP_ADDR" --disable-tls \
     --matcher "$MATCHER" --metricsd "$METRICSD" &
 pids="$pids $!"

@@ -6,6 +6,7 @@ kills what is left. Teardown also fails the test if a process exited uncleanly, 
 sanitizer reported anything, or if a log line contains a raw client address."""
 
 import argparse
+import atexit
 import http.client
 import os
 import shutil
@@ -20,6 +21,7 @@ import time
 import unittest
 
 BINDIR = None
+ALL_PROCS = []  # every process started, so none outlives the test run (see _kill_leftovers)
 SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error:",
                    b"UndefinedBehaviorSanitizer")
 
@@ -72,6 +74,14 @@ def port_open(port):
         return False
 
 
+@atexit.register
+def _kill_leftovers():
+    for p in ALL_PROCS:
+        if p.alive():
+            p.p.kill()
+            p.p.wait(5)
+
+
 class Proc:
     """One started binary with its stderr captured to a file."""
 
@@ -87,6 +97,7 @@ class Proc:
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66",
                    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=67")
         self.p = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT, env=env)
+        ALL_PROCS.append(self)
 
     def alive(self):
         return self.p is not None and self.p.poll() is None
@@ -140,12 +151,16 @@ class Broker:
                 f.write(bridge_list)
             margs += ["--bridge-list-path", path]
         self.matcher_args = margs + list(matcher_args)
-        self.matcher = self.start_matcher()
         self.ports = []
         self.frontends = []
         self.tls = tls
-        for i in range(frontends):
-            self.add_frontend(list(frontend_args))
+        try:
+            self.matcher = self.start_matcher()
+            for i in range(frontends):
+                self.add_frontend(list(frontend_args))
+        except BaseException:
+            self.close()
+            raise
 
     def start_matcher(self):
         m = Proc("snowflake-matcher", self.matcher_args, self.dir, "matcher")
