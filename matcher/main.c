@@ -31,6 +31,8 @@ static const sfb_opt_t s_opts[] = {
     {"state-dir",             SFB_OPT_STR,      NULL,                               0, 0, "directory for the IP tag key (tag-key, mode 0600); without it the key is in memory only and a restart changes the tags"},
     {"metrics-interval",      SFB_OPT_DURATION, "24h",                              1000, 0, "stats interval, aligned to multiples since the Unix epoch; the IP tag key rotates at each one. Must equal snowflake-metricsd's --metrics-interval"},
     {"event-ring",            SFB_OPT_UINT,     "1048576",                          0, 16777216, "recent events kept for REPLAY_GET (152 bytes each: the default ~152 MiB, ~60 s at 17k events/s; 0 disables replay)"},
+    {"ip-count-prefix",       SFB_OPT_REFUSED,  NULL,                               0, 0, "proxy churn files are not written; count unique proxy tags from the event stream (docs/events.md)"},
+    {"ip-count-interval",     SFB_OPT_REFUSED,  NULL,                               0, 0, "proxy churn files are not written; count unique proxy tags from the event stream (docs/events.md)"},
     {"unsafe-logging",        SFB_OPT_BOOL,     "false",                            0, 0, "do not scrub addresses from logs"},
 };
 /* clang-format on */

@@ -161,7 +161,7 @@ s_usage(const sfb_opts_t *opts, const char *about)
                           : d->type == SFB_OPT_UINT     ? " N"
                                                         : " VALUE";
         printf("  -%s%s\n      %s", d->name, arg, d->help);
-        if (d->def)
+        if (d->def && !(d->type == SFB_OPT_BOOL && strcmp(d->def, "false") == 0))
             printf(" (default \"%s\")", d->def);
         printf("\n");
     }
