@@ -141,7 +141,9 @@ s_finish(s_held_t *h, fe_up_outcome_t outcome, const sfb_msg_t *reply)
     s_unwatch(h);
     h2o_timeout_unlink(&h->deadline);
     zhashx_delete(up->held, s_id_key(h->req_id));
-    if (outcome == FE_UP_PEER_GONE || outcome == FE_UP_SHUTDOWN)
+    /* On our own deadline too: a request stuck in a broken link may still reach the matcher
+     * later, and the CANCEL right behind it in the same pipe withdraws it at once. */
+    if (outcome == FE_UP_PEER_GONE || outcome == FE_UP_SHUTDOWN || outcome == FE_UP_TIMEOUT)
         s_send_cancel(up, h->req_id);
     if (outcome == FE_UP_PEER_GONE)
         h->req->http1_is_persistent = 0;
