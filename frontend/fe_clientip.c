@@ -215,7 +215,8 @@ s_forwarded_for(const char *item, size_t len, const char **val, size_t *val_len)
 {
     while (len > 0) {
         const char *semi = memchr(item, ';', len);
-        size_t part_len = semi ? (size_t)(semi - item) : len;
+        size_t seg_len = semi ? (size_t)(semi - item) : len; /* untrimmed, to advance */
+        size_t part_len = seg_len;
         const char *part = item;
         s_trim(&part, &part_len);
         const char *eq = memchr(part, '=', part_len);
@@ -229,7 +230,7 @@ s_forwarded_for(const char *item, size_t len, const char **val, size_t *val_len)
         }
         if (semi == NULL)
             break;
-        len -= part_len + 1;
+        len -= seg_len + 1;
         item = semi + 1;
     }
     return false;

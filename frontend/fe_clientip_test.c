@@ -58,6 +58,12 @@ test_multiple_headers_and_fallthrough(void **state)
     /* "for = x" has spaces around '=': not a for= part */
     fe_hdr_t fwd3[] = {H("for = 8.8.8.8")};
     assert_string_equal(s_resolve(1, fwd3, 1, NULL, 0, NULL), "");
+    /* padded parts before a later for= (found by fuzzing: the scan overran the value) */
+    fe_hdr_t fwd4[] = {H("\t\t by=x\t\t;\t proto=https \t; for=8.8.4.4")};
+    assert_string_equal(s_resolve(1, fwd4, 1, NULL, 0, NULL), "8.8.4.4");
+    static const char tail[] = "\t\t\t;\t\t\t"; /* no NUL after the value */
+    fe_hdr_t fwd5[] = {{tail, sizeof tail - 1}};
+    assert_string_equal(s_resolve(1, fwd5, 1, NULL, 0, NULL), "");
 }
 
 static void
