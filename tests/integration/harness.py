@@ -217,7 +217,9 @@ class Broker:
                 sys.stderr.write("---- %s ----\n%s\n" % (p.name, p.output()[-4000:].decode(
                     "utf-8", "replace")))
         shutil.rmtree(self.dir, ignore_errors=True)
-        if testcase is not None and problems:
+        if problems:
+            if testcase is None:  # from tearDownClass: unittest reports it as an error
+                raise AssertionError("; ".join(problems))
             testcase.fail("; ".join(problems))
 
 
