@@ -9,7 +9,9 @@ static const struct {
     int (*fn)(void);
 } s_tests[] = {
     {"fe_clientip", fe_clientip_test},
+    {"fe_geoip", fe_geoip_test},
     {"fe_path", fe_path_test},
+    {"fe_sdp", fe_sdp_test},
 };
 
 int
