@@ -244,8 +244,8 @@ s_lookup_mmdb(const fe_geoip_t *g, const char *addr, char cc[3])
     if (gai != 0 || mmdb_error != MMDB_SUCCESS || !r.found_entry)
         return;
     MMDB_entry_data_s d;
-    if (MMDB_get_value(&r.entry, &d, "country", "iso_code", NULL) == MMDB_SUCCESS &&
-        d.has_data && d.type == MMDB_DATA_TYPE_UTF8_STRING && d.data_size == 2) {
+    if (MMDB_get_value(&r.entry, &d, "country", "iso_code", NULL) == MMDB_SUCCESS && d.has_data &&
+        d.type == MMDB_DATA_TYPE_UTF8_STRING && d.data_size == 2) {
         memcpy(cc, d.utf8_string, 2); /* not NUL-terminated in the database */
         cc[2] = '\0';
     }
@@ -268,8 +268,9 @@ fe_geoip_lookup(const fe_geoip_t *geoip, const char *addr, char cc[3])
         s_lookup4(geoip, ntohl(a4.s_addr), cc);
     } else if (inet_pton(AF_INET6, addr, a6) == 1) {
         if (memcmp(a6, mapped, 12) == 0)
-            s_lookup4(geoip, (uint32_t)a6[12] << 24 | (uint32_t)a6[13] << 16 |
-                                 (uint32_t)a6[14] << 8 | a6[15],
+            s_lookup4(geoip,
+                      (uint32_t)a6[12] << 24 | (uint32_t)a6[13] << 16 | (uint32_t)a6[14] << 8 |
+                          a6[15],
                       cc);
         else
             s_lookup6(geoip, a6, cc);

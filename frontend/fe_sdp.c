@@ -40,8 +40,7 @@ s_parse_candidate(const char *line, size_t len, s_cand_t *c)
         return false;
     memcpy(buf, line, len);
     buf[len] = '\0';
-    if (sscanf(buf, "candidate:%*s %*s %*s %llu %127s %u typ %31s", &prio, addr, &port, type) !=
-        4)
+    if (sscanf(buf, "candidate:%*s %*s %*s %llu %127s %u typ %31s", &prio, addr, &port, type) != 4)
         return false;
     unsigned char tmp[16];
     if (inet_pton(AF_INET, addr, tmp) != 1 && inet_pton(AF_INET6, addr, tmp) != 1)
