@@ -5,10 +5,12 @@
 
 #include "sfb_alloc.h"
 #include "sfb_log.h"
+#include "sfb_types.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <maxminddb.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +96,20 @@ s_set_cc(char cc[3], const char *s)
     return true;
 }
 
+/* Log the file's SHA-1 as upstream does (spec §9), so operators can tell which copy is used. */
+static void
+s_log_checksum(const char *path, EVP_MD_CTX *md)
+{
+    unsigned char sum[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+    if (md == NULL || EVP_DigestFinal_ex(md, sum, &n) != 1)
+        n = 0;
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+    sfb_log(SFB_NOTICE, "fe.geoip", "Using geoip file %s with checksum %s", path, hex);
+}
+
 /* Read `path` line by line; call `add` for each data line. Return lines added or -1. */
 static long
 s_read_lines(const char *path, void *ctx, bool (*add)(void *ctx, char *f[3]))
@@ -103,21 +119,37 @@ s_read_lines(const char *path, void *ctx, bool (*add)(void *ctx, char *f[3]))
         sfb_log(SFB_ERROR, "fe.geoip", "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md != NULL && EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1) {
+        EVP_MD_CTX_free(md); /* no SHA-1 (FIPS mode): load without the checksum */
+        md = NULL;
+    }
     char line[512];
     long n = 0, lineno = 0;
-    while (fgets(line, sizeof line, fp)) {
+    while (n >= 0 && fgets(line, sizeof line, fp)) {
         lineno++;
+        if (md != NULL)
+            EVP_DigestUpdate(md, line, strlen(line));
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] == '\0' || line[0] == '#')
             continue;
         char *f[3];
         if (!s_split3(line, f) || !add(ctx, f)) {
             sfb_log(SFB_ERROR, "fe.geoip", "%s:%ld: malformed line", path, lineno);
-            fclose(fp);
-            return -1;
+            n = -1;
+            break;
         }
         n++;
     }
+    if (n >= 0 && ferror(fp)) {
+        sfb_log(SFB_ERROR, "fe.geoip", "cannot read %s", path);
+        n = -1;
+    }
+    if (n >= 0) {
+        s_log_checksum(path, md);
+        sfb_log(SFB_NOTICE, "fe.geoip", "Loaded %ld entries into table", n);
+    }
+    EVP_MD_CTX_free(md);
     fclose(fp);
     return n;
 }
@@ -251,16 +283,17 @@ s_lookup_mmdb(const fe_geoip_t *g, const char *addr, char cc[3])
     }
 }
 
-void
-fe_geoip_lookup(const fe_geoip_t *geoip, const char *addr, char cc[3])
+/* Tor files and databases may hold codes that are not two letters (e.g. "A1"): "??". */
+static void
+s_normalise(char cc[3])
 {
-    memcpy(cc, "??", 3);
-    if (addr == NULL || addr[0] == '\0')
-        return;
-    if (geoip->has_mmdb) {
-        s_lookup_mmdb(geoip, addr, cc);
-        return;
-    }
+    if (strlen(cc) != 2 || !sfb_cc_is_valid(cc, 2))
+        memcpy(cc, "??", 3);
+}
+
+static void
+s_lookup_tor(const fe_geoip_t *geoip, const char *addr, char cc[3])
+{
     struct in_addr a4;
     unsigned char a6[16];
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -275,4 +308,17 @@ fe_geoip_lookup(const fe_geoip_t *geoip, const char *addr, char cc[3])
         else
             s_lookup6(geoip, a6, cc);
     }
+}
+
+void
+fe_geoip_lookup(const fe_geoip_t *geoip, const char *addr, char cc[3])
+{
+    memcpy(cc, "??", 3);
+    if (addr == NULL || addr[0] == '\0')
+        return;
+    if (geoip->has_mmdb)
+        s_lookup_mmdb(geoip, addr, cc);
+    else
+        s_lookup_tor(geoip, addr, cc);
+    s_normalise(cc);
 }

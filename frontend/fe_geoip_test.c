@@ -90,12 +90,35 @@ test_bad_files_keep_old_tables(void **state)
     free(bad2);
 }
 
+static void
+test_odd_codes_become_unknown(void **state)
+{
+    (void)state;
+    /* Tor files carry "??" and, in old copies, codes such as "A1" or "O1": never forwarded */
+    char *v4 = s_write_tmp("16777216,16777471,A1\n16777472,16777727,??\n16777728,16777983,X\n"
+                           "16777984,16778239,de\n");
+    fe_geoip_t *g = fe_geoip_new();
+    assert_false(fe_geoip_is_loaded(g));
+    s_expect(g, "1.0.0.1", "??");
+    assert_int_equal(fe_geoip_load_tor(g, v4, NULL), 0);
+    assert_true(fe_geoip_is_loaded(g));
+    s_expect(g, "1.0.0.1", "??");
+    s_expect(g, "1.0.1.1", "??");
+    s_expect(g, "1.0.2.1", "??");
+    s_expect(g, "1.0.3.1", "de");
+    s_expect(g, "::ffff:1.0.3.1", "de");
+    fe_geoip_destroy(&g);
+    unlink(v4);
+    free(v4);
+}
+
 int
 fe_geoip_test(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tor_tables),
         cmocka_unit_test(test_bad_files_keep_old_tables),
+        cmocka_unit_test(test_odd_codes_become_unknown),
     };
     return cmocka_run_group_tests_name("fe_geoip", tests, NULL, NULL);
 }
