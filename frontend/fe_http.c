@@ -3,6 +3,7 @@
 #include "fe_http.h"
 
 #include "fe_clientip.h"
+#include "fe_origin.h"
 #include "fe_path.h"
 #include "sfb_alloc.h"
 #include "sfb_amp.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #define S_TEXT "text/plain; charset=utf-8"
+#define S_PROM_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define S_NO_PROXIES "no snowflake proxies currently available"
 #define S_TIMED_OUT "timed out waiting for answer!"
 #define S_UNKNOWN_BRIDGE "bridge with requested fingerprint is unknown to the broker"
@@ -21,8 +23,10 @@
 #define S_MAX_FWD_HEADERS 16
 
 struct fe_http {
-    fe_http_config_t cfg; /* copied */
-    fe_upstream_t *up;    /* borrowed */
+    fe_http_config_t cfg;    /* copied */
+    fe_upstream_t *up;       /* matcher; borrowed */
+    fe_upstream_t *metricsd; /* reports; borrowed; NULL without --metricsd */
+    const fe_geoip_t *geoip; /* borrowed; NULL without a database */
 };
 
 typedef struct {
@@ -33,7 +37,7 @@ typedef struct {
 /* What a held request needs when its outcome arrives (lives in the request pool). */
 typedef struct {
     fe_http_t *http;  /* borrowed */
-    fe_route_t route; /* PROXY, CLIENT, AMP_CLIENT, ANSWER or DEBUG */
+    fe_route_t route; /* PROXY, CLIENT, AMP_CLIENT, ANSWER, DEBUG, METRICS or PROMETHEUS */
     bool legacy;      /* legacy /client body: answer with status codes (spec §2.6) */
 } s_held_ctx_t;
 
@@ -238,6 +242,24 @@ s_answer_status(h2o_req_t *req, bool success)
         s_send(req, 200, S_TEXT, H2O_STRLIT("{\"Status\":\"client gone\"}"));
 }
 
+/* spec §2.9/§2.10 with the reports kept by metricsd: the stats log (else Go's 404, as upstream
+ * without -metrics-log) or the Prometheus text (else an empty 503). CORS is already set for
+ * /metrics. */
+static void
+s_on_report_done(h2o_req_t *req, fe_route_t route, fe_up_outcome_t outcome, const sfb_msg_t *reply)
+{
+    bool found = outcome == FE_UP_REPLY && reply->u.report_reply.found;
+    const sfb_str_t *text = found ? &reply->u.report_reply.text : NULL;
+    if (route == FE_ROUTE_METRICS && found)
+        s_send(req, 200, S_TEXT, text->ptr, text->len);
+    else if (route == FE_ROUTE_METRICS)
+        s_not_found(req);
+    else if (found)
+        s_send(req, 200, S_PROM_TEXT, text->ptr, text->len);
+    else
+        s_send_empty(req, 503);
+}
+
 static void
 s_on_done(h2o_req_t *req, void *data, fe_up_outcome_t outcome, const sfb_msg_t *reply)
 {
@@ -259,6 +281,10 @@ s_on_done(h2o_req_t *req, void *data, fe_up_outcome_t outcome, const sfb_msg_t *
         else
             s_send_empty(req, 503);
         return;
+    case FE_ROUTE_METRICS:
+    case FE_ROUTE_PROMETHEUS:
+        s_on_report_done(req, c->route, outcome, reply);
+        return;
     default:
         break;
     }
@@ -266,16 +292,20 @@ s_on_done(h2o_req_t *req, void *data, fe_up_outcome_t outcome, const sfb_msg_t *
     s_send_empty(req, 500);
 }
 
-/* Forward `msg`; if the matcher cannot take it, answer at once with the endpoint's
- * "unavailable" form (spec: proxies no match, clients no proxies, answers client gone). */
+/* Forward `msg` to the matcher, or to metricsd for reports; if the peer cannot take it,
+ * answer at once with the endpoint's "unavailable" form (spec: proxies no match, clients no
+ * proxies, answers client gone, /metrics 404, /debug and /prometheus 503). */
 static void
 s_forward(fe_http_t *http, h2o_req_t *req, sfb_msg_t *msg, fe_route_t route, bool legacy)
 {
     s_held_ctx_t *c = h2o_mem_alloc_pool(&req->pool, sizeof *c);
     *c = (s_held_ctx_t){.http = http, .route = route, .legacy = legacy};
-    uint64_t deadline =
-        route == FE_ROUTE_PROXY ? http->cfg.proxy_deadline_ms : http->cfg.client_deadline_ms;
-    if (fe_upstream_forward(http->up, req, msg, deadline, s_on_done, c) == 0)
+    bool report = route == FE_ROUTE_METRICS || route == FE_ROUTE_PROMETHEUS;
+    fe_upstream_t *up = report ? http->metricsd : http->up;
+    uint64_t deadline = report                    ? http->cfg.report_deadline_ms
+                        : route == FE_ROUTE_PROXY ? http->cfg.proxy_deadline_ms
+                                                  : http->cfg.client_deadline_ms;
+    if (up != NULL && fe_upstream_forward(up, req, msg, deadline, s_on_done, c) == 0)
         return;
     switch (route) {
     case FE_ROUTE_PROXY:
@@ -287,6 +317,9 @@ s_forward(fe_http_t *http, h2o_req_t *req, sfb_msg_t *msg, fe_route_t route, boo
         return;
     case FE_ROUTE_ANSWER:
         s_answer_status(req, false);
+        return;
+    case FE_ROUTE_METRICS:
+        s_not_found(req);
         return;
     default:
         s_send_empty(req, 503);
@@ -360,8 +393,10 @@ s_proxy(fe_http_t *http, h2o_req_t *req)
         return;
     }
     char addr[FE_CLIENTIP_MAX];
-    size_t alen = s_remote_addr(http, req, addr);
-    sfb_log(SFB_INFO, "fe.http", "proxy poll from %s", sfb_safe_addr(addr));
+    s_remote_addr(http, req, addr);
+    fe_origin_t o;
+    fe_origin_proxy(&o, http->geoip, addr);
+    sfb_log(SFB_INFO, "fe.http", "proxy poll from %s (%s)", sfb_safe_addr(addr), o.cc);
     sfb_msg_t m = {.type = SFB_MSG_PROXY_POLL};
     m.u.poll = (sfb_msg_poll_t){.sid = {poll.sid, poll.sid_len},
                                 .ptype = poll.ptype,
@@ -369,8 +404,8 @@ s_proxy(fe_http_t *http, h2o_req_t *req)
                                 .clients = poll.clients,
                                 .has_pattern = poll.has_pattern,
                                 .pattern = {poll.pattern ? poll.pattern : "", poll.pattern_len},
-                                .addr = {addr, alen},
-                                .cc = "??"};
+                                .addr = {o.addr, o.addr_len}};
+    memcpy(m.u.poll.cc, o.cc, sizeof m.u.poll.cc);
     s_forward(http, req, &m, FE_ROUTE_PROXY, false);
     sfb_proxy_poll_dispose(&poll);
 }
@@ -381,8 +416,10 @@ s_client_offer(fe_http_t *http, h2o_req_t *req, const sfb_client_poll_t *cp, fe_
                bool legacy)
 {
     char addr[FE_CLIENTIP_MAX];
-    size_t alen = s_remote_addr(http, req, addr);
-    sfb_log(SFB_INFO, "fe.http", "client offer from %s", sfb_safe_addr(addr));
+    s_remote_addr(http, req, addr);
+    fe_origin_t o;
+    fe_origin_client(&o, http->geoip, route == FE_ROUTE_AMP_CLIENT, addr, cp->offer, cp->offer_len);
+    sfb_log(SFB_INFO, "fe.http", "client offer from %s (%s)", sfb_safe_addr(addr), o.cc);
     sfb_msg_t m = {.type = SFB_MSG_CLIENT_OFFER};
     m.u.offer = (sfb_msg_offer_t){.offer = {cp->offer, cp->offer_len},
                                   .nat = cp->nat,
@@ -390,8 +427,8 @@ s_client_offer(fe_http_t *http, h2o_req_t *req, const sfb_client_poll_t *cp, fe_
                                   .method = route == FE_ROUTE_AMP_CLIENT ? SFB_METHOD_AMPCACHE
                                                                          : SFB_METHOD_HTTP,
                                   .legacy = legacy,
-                                  .addr = {addr, alen},
-                                  .cc = "??"};
+                                  .addr = {o.addr, o.addr_len}};
+    memcpy(m.u.offer.cc, o.cc, sizeof m.u.offer.cc);
     memcpy(m.u.offer.fp, cp->fp, sizeof m.u.offer.fp);
     s_forward(http, req, &m, route, legacy);
 }
@@ -490,7 +527,6 @@ s_dispatch(fe_http_t *http, h2o_req_t *req, const fe_path_t *path)
     }
     switch (path->route) {
     case FE_ROUTE_NOT_FOUND:
-    case FE_ROUTE_METRICS: /* no stats log yet: upstream without -metrics-log */
         s_not_found(req);
         return;
     case FE_ROUTE_BAD_REQUEST:
@@ -503,9 +539,14 @@ s_dispatch(fe_http_t *http, h2o_req_t *req, const fe_path_t *path)
     case FE_ROUTE_ROBOTS:
         s_send(req, 200, S_TEXT, H2O_STRLIT("User-agent: *\nDisallow: /\n"));
         return;
-    case FE_ROUTE_PROMETHEUS:
-        s_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", "", 0);
+    case FE_ROUTE_METRICS:
+    case FE_ROUTE_PROMETHEUS: {
+        sfb_msg_t m = {.type = SFB_MSG_REPORT_GET};
+        m.u.report_get =
+            path->route == FE_ROUTE_METRICS ? SFB_REPORT_STATS_LOG : SFB_REPORT_PROMETHEUS;
+        s_forward(http, req, &m, path->route, false);
         return;
+    }
     case FE_ROUTE_PROXY:
         s_proxy(http, req);
         return;
@@ -550,6 +591,18 @@ void
 fe_http_set_upstream(fe_http_t *http, fe_upstream_t *up)
 {
     http->up = up;
+}
+
+void
+fe_http_set_metricsd(fe_http_t *http, fe_upstream_t *up)
+{
+    http->metricsd = up;
+}
+
+void
+fe_http_set_geoip(fe_http_t *http, const fe_geoip_t *geoip)
+{
+    http->geoip = geoip;
 }
 
 void

@@ -4,6 +4,9 @@
 #define FE_SELFTEST_H
 
 int fe_clientip_test(void);
+int fe_geoip_test(void);
+int fe_origin_test(void);
 int fe_path_test(void);
+int fe_sdp_test(void);
 
 #endif

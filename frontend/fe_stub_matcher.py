@@ -6,8 +6,11 @@ proxy polls for --proxy-hold seconds, matches a client offer with the oldest hel
 routes the proxy's answer back to the client, answers /debug, and prints one line per
 received message on stdout ("RECV <type> <req_id> ...") so tests can see CANCELs.
 --mute: receive and print, never reply (to exercise the frontend's own deadlines).
+--dump FILE: also append each received message to FILE as one JSON line
+{"type": NAME, "req_id": N, "fields": [...]} (bytes as hex), for exact field checks.
 Needs /usr/bin/python3 with python3-zmq and python3-msgpack (Debian)."""
 import argparse
+import json
 import sys
 import time
 
@@ -27,6 +30,7 @@ def main():
     ap.add_argument("--proxy-hold", type=float, default=10.0)
     ap.add_argument("--client-hold", type=float, default=5.0)
     ap.add_argument("--mute", action="store_true")
+    ap.add_argument("--dump")
     a = ap.parse_args()
     ctx = zmq.Context()
     sock = ctx.socket(zmq.ROUTER)
@@ -60,6 +64,10 @@ def main():
         m = msgpack.unpackb(frame, raw=False)
         _, typ, rid, *f = m
         print("RECV", NAMES.get(typ, typ), rid, *[repr(x) for x in f], flush=True)
+        if a.dump:
+            with open(a.dump, "a") as d:
+                d.write(json.dumps({"type": NAMES.get(typ, typ), "req_id": rid, "fields": [
+                    x.hex() if isinstance(x, bytes) else x for x in f]}) + "\n")
         if a.mute:
             continue
         if typ == PROXY_POLL:

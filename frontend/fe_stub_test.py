@@ -120,8 +120,8 @@ def test_captures(env):
     expect(env, "404", "GET", "/nonexistent", None, 404, b"404 page not found\n", TEXT,
            cors=False, extra=nf)
     expect(env, "metrics", "GET", "/metrics", None, 404, b"404 page not found\n", TEXT, extra=nf)
-    expect(env, "prometheus", "GET", "/prometheus", None, 200, b"",
-           "text/plain; version=0.0.4; charset=utf-8", cors=False)
+    expect(env, "prometheus without metricsd", "GET", "/prometheus", None, 503, b"", None,
+           cors=False)
     expect(env, "amp redirect", "GET", "/amp/client", None, 301,
            b'<a href="/amp/client/">Moved Permanently</a>.\n\n', "text/html; charset=utf-8",
            cors=False, extra={"location": "/amp/client/"})

@@ -1,6 +1,8 @@
 /* fe_upstream.c - see fe_upstream.h. The ZMQ_FD wiring follows notes/dependencies.md §2:
  * a dup()ed fd watched with H2O_SOCKET_FLAG_DONT_READ, drained while ZMQ_EVENTS has POLLIN,
- * and re-checked after every send (ZMQ_FD is edge-like; h2o's epoll is level-triggered). */
+ * and re-checked after every send (ZMQ_FD is edge-like; h2o's epoll is level-triggered).
+ * Watched HTTP connections are found through one registry per thread (s_watching), shared by
+ * every instance of that thread: each entry is a held request, which names its upstream. */
 #include "fe_upstream.h"
 
 #include "sfb_alloc.h"
@@ -39,12 +41,13 @@ typedef struct {
 
 struct fe_upstream {
     h2o_context_t *ctx;                      /* borrowed */
+    const char *peer;                        /* "matcher" or "metricsd" (literal) */
+    bool cancels;                            /* send CANCELs */
     zsock_t *dealer;                         /* towards the matcher */
     void *raw;                               /* zsock_resolve(dealer) */
     h2o_socket_t *zfd;                       /* dup of ZMQ_FD, DONT_READ */
     h2o_timeout_entry_t drain_entry;         /* drain later in this loop turn */
     zhashx_t *held;                          /* req_id -> s_held_t */
-    zhashx_t *watching;                      /* h2o_socket_t * -> s_held_t */
     uint64_t next_id;                        /* next req_id (never 0) */
     s_deadline_t deadlines[S_MAX_DEADLINES]; /* initialised timers */
     size_t n_deadlines;                      /* entries in use */
@@ -87,9 +90,12 @@ s_id_key(uint64_t id)
     return (void *)(uintptr_t)id;
 }
 
-/* The instance whose sockets are watched: an h2o read callback only gets the socket, whose
- * data pointer HTTP/1 owns. One instance per process (one loop thread). */
-static fe_upstream_t *s_current;
+/* Watched connection sockets of this thread: h2o_socket_t * -> s_held_t. An h2o read callback
+ * only gets the socket, whose data pointer HTTP/1 owns, so the held request (and through it
+ * its upstream) is found here. HTTP/1 runs one request per connection at a time, so a socket
+ * is watched for at most one held request. Created by the thread's first instance. */
+static _Thread_local zhashx_t *s_watching;
+static _Thread_local size_t s_instances; /* instances alive on this thread */
 
 static void
 s_check_after_send(fe_upstream_t *up)
@@ -126,7 +132,7 @@ s_unwatch(s_held_t *h)
     if (h->watched == NULL)
         return;
     h2o_socket_read_stop(h->watched);
-    zhashx_delete(h->up->watching, h->watched);
+    zhashx_delete(s_watching, h->watched);
     h->watched = NULL;
 }
 
@@ -143,7 +149,8 @@ s_finish(s_held_t *h, fe_up_outcome_t outcome, const sfb_msg_t *reply)
     zhashx_delete(up->held, s_id_key(h->req_id));
     /* On our own deadline too: a request stuck in a broken link may still reach the matcher
      * later, and the CANCEL right behind it in the same pipe withdraws it at once. */
-    if (outcome == FE_UP_PEER_GONE || outcome == FE_UP_SHUTDOWN || outcome == FE_UP_TIMEOUT)
+    if (up->cancels &&
+        (outcome == FE_UP_PEER_GONE || outcome == FE_UP_SHUTDOWN || outcome == FE_UP_TIMEOUT))
         s_send_cancel(up, h->req_id);
     if (outcome == FE_UP_PEER_GONE)
         h->req->http1_is_persistent = 0;
@@ -167,7 +174,7 @@ s_on_dispose(void *p)
         return;
     h->state = S_FINISHED;
     if (h->watched != NULL)
-        zhashx_delete(h->up->watching, h->watched); /* the connection is closing anyway */
+        zhashx_delete(s_watching, h->watched); /* the connection is closing anyway */
     h2o_timeout_unlink(&h->deadline);
     zhashx_delete(h->up->held, s_id_key(h->req_id));
 }
@@ -178,10 +185,7 @@ static void
 s_on_peer_read(h2o_socket_t *sock, const char *err)
 {
     /* sock->data belongs to the HTTP/1 connection: find the held request by the socket */
-    fe_upstream_t *up = s_current;
-    s_held_t *h = NULL;
-    if (up != NULL)
-        h = zhashx_lookup(up->watching, sock);
+    s_held_t *h = s_watching != NULL ? zhashx_lookup(s_watching, sock) : NULL;
     if (SFB_BUG(h == NULL)) {
         h2o_socket_read_stop(sock);
         return;
@@ -206,12 +210,12 @@ s_watch(s_held_t *h)
     if (req->conn->callbacks->get_socket == NULL)
         return;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-    if (sock == NULL || zhashx_lookup(h->up->watching, sock) != NULL)
+    if (sock == NULL || zhashx_lookup(s_watching, sock) != NULL)
         return;
     req->input.method = h2o_strdup(&req->pool, req->input.method.base, req->input.method.len);
     req->method = req->input.method;
     h->watched = sock;
-    zhashx_insert(h->up->watching, sock, h);
+    zhashx_insert(s_watching, sock, h);
     h2o_socket_read_start(sock, s_on_peer_read);
 }
 
@@ -289,7 +293,7 @@ s_handle_frame(fe_upstream_t *up, const void *frame, size_t len)
     sfb_rc_t rc = sfb_msg_decode(frame, len, &msg);
     if (rc != SFB_OK || sfb_msg_is_request(msg.type)) {
         up->stats.bad_frames++;
-        sfb_log_ratelim(&up->rl, SFB_WARN, "fe.upstream", "dropped matcher frame: %s",
+        sfb_log_ratelim(&up->rl, SFB_WARN, "fe.upstream", "dropped %s frame: %s", up->peer,
                         rc != SFB_OK ? sfb_rc_str(rc) : "request type");
         return;
     }
@@ -300,8 +304,8 @@ s_handle_frame(fe_upstream_t *up, const void *frame, size_t len)
     }
     if (s_reply_type(h->type) != msg.type) {
         up->stats.bad_frames++;
-        sfb_log_ratelim(&up->rl, SFB_WARN, "fe.upstream", "reply type %d for request type %d",
-                        (int)msg.type, (int)h->type);
+        sfb_log_ratelim(&up->rl, SFB_WARN, "fe.upstream", "%s: reply type %d for request type %d",
+                        up->peer, (int)msg.type, (int)h->type);
         return;
     }
     up->stats.replies++;
@@ -349,15 +353,18 @@ s_on_drain_entry(h2o_timeout_entry_t *entry)
 }
 
 fe_upstream_t *
-fe_upstream_new(h2o_context_t *ctx, const char *endpoint)
+fe_upstream_new(h2o_context_t *ctx, const fe_upstream_config_t *cfg)
 {
     fe_upstream_t *up = sfb_xcalloc(1, sizeof *up);
+    if (s_instances++ == 0)
+        s_watching = s_table_new();
     up->ctx = ctx;
+    up->peer = cfg->peer;
+    up->cancels = cfg->cancels;
     up->next_id = 1;
     up->rl.interval_ms = 10000;
     sfb_buf_init(&up->out);
     up->held = s_table_new();
-    up->watching = s_table_new();
     up->drain_entry.cb = s_on_drain_entry;
     up->dealer = zsock_new(ZMQ_DEALER);
     if (up->dealer == NULL) {
@@ -369,9 +376,9 @@ fe_upstream_new(h2o_context_t *ctx, const char *endpoint)
     zsock_set_sndhwm(up->dealer, S_HWM);
     zsock_set_rcvhwm(up->dealer, S_HWM);
     zsock_set_linger(up->dealer, S_LINGER_MS);
-    if (zsock_connect(up->dealer, "%s", endpoint) != 0) {
-        sfb_log(SFB_ERROR, "fe.upstream", "cannot connect to matcher endpoint %s: %s", endpoint,
-                zmq_strerror(zmq_errno()));
+    if (zsock_connect(up->dealer, "%s", cfg->endpoint) != 0) {
+        sfb_log(SFB_ERROR, "fe.upstream", "cannot connect to %s endpoint %s: %s", up->peer,
+                cfg->endpoint, zmq_strerror(zmq_errno()));
         goto fail;
     }
     up->raw = zsock_resolve(up->dealer);
@@ -383,7 +390,6 @@ fe_upstream_new(h2o_context_t *ctx, const char *endpoint)
     up->zfd = h2o_evloop_socket_create(ctx->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     up->zfd->data = up;
     h2o_socket_read_start(up->zfd, s_on_zmq_readable);
-    s_current = up;
     s_drain(up);
     return up;
 fail:
@@ -431,10 +437,9 @@ fe_upstream_destroy(fe_upstream_t **up_p)
     }
     zsock_destroy(&up->dealer);
     zhashx_destroy(&up->held);
-    zhashx_destroy(&up->watching);
     sfb_buf_dispose(&up->out);
-    if (s_current == up)
-        s_current = NULL;
+    if (--s_instances == 0)
+        zhashx_destroy(&s_watching);
     free(up);
     *up_p = NULL;
 }

@@ -1,6 +1,8 @@
-/* main.c - snowflake-frontend: parse options, build the h2o context, the upstream DEALER, the
- * HTTP endpoints and the listener, run the loop, and stop cleanly on SIGINT/SIGTERM (every
- * held request gets its error form) or reload TLS on SIGHUP. */
+/* main.c - snowflake-frontend: parse options, load the geolocation database, build the h2o
+ * context, the DEALERs towards the matcher and metricsd, the HTTP endpoints and the listener,
+ * run the loop, and stop cleanly on SIGINT/SIGTERM (every held request gets its error form) or
+ * reload the TLS certificate and the geolocation database on SIGHUP. */
+#include "fe_geoip.h"
 #include "fe_http.h"
 #include "fe_server.h"
 #include "fe_tls.h"
@@ -21,7 +23,8 @@
  * "413 Request Entity Too Large" + Connection: close (upstream: 400); h2o buffers whole
  * bodies before the handler runs, so the cap bounds memory per request. */
 #define S_MAX_BODY_H2O (1024 * 1024)
-#define S_DRAIN_MS 300 /* let shutdown responses leave */
+#define S_DRAIN_MS 300            /* let shutdown responses leave */
+#define S_REPORT_DEADLINE_MS 2000 /* /metrics and /prometheus wait this long for metricsd */
 
 /* clang-format off */
 static const sfb_opt_t s_opts[] = {
@@ -30,11 +33,11 @@ static const sfb_opt_t s_opts[] = {
     {"cert",           SFB_OPT_STR,      NULL,    0, 0, "TLS certificate chain (PEM), reloaded on SIGHUP"},
     {"key",            SFB_OPT_STR,      NULL,    0, 0, "TLS private key (PEM), reloaded on SIGHUP"},
     {"matcher",        SFB_OPT_STR,      "ipc:///tmp/snowflake-matcher.ipc", 0, 0, "matcher ROUTER endpoint"},
-    {"metricsd",       SFB_OPT_STR,      NULL,    0, 0, "metricsd endpoint (not used yet)"},
-    {"geoipdb",        SFB_OPT_STR,      "/usr/share/tor/geoip",  0, 0, "Tor IPv4 geoip file (not used yet)"},
-    {"geoip6db",       SFB_OPT_STR,      "/usr/share/tor/geoip6", 0, 0, "Tor IPv6 geoip file (not used yet)"},
-    {"mmdb",           SFB_OPT_STR,      NULL,    0, 0, "MaxMind country database (not used yet)"},
-    {"disable-geoip",  SFB_OPT_BOOL,     "false", 0, 0, "do not geolocate (country code \"??\" for all)"},
+    {"metricsd",       SFB_OPT_STR,      NULL,    0, 0, "metricsd endpoint for /metrics and /prometheus (else 404 and 503)"},
+    {"geoipdb",        SFB_OPT_STR,      "/usr/share/tor/geoip",  0, 0, "Tor IPv4 geoip file, reloaded on SIGHUP"},
+    {"geoip6db",       SFB_OPT_STR,      "/usr/share/tor/geoip6", 0, 0, "Tor IPv6 geoip file, reloaded on SIGHUP"},
+    {"mmdb",           SFB_OPT_STR,      NULL,    0, 0, "MaxMind country database, used instead of the Tor files"},
+    {"disable-geoip",  SFB_OPT_BOOL,     "false", 0, 0, "do not geolocate (no country codes, no proxy IP stats)"},
     {"trusted-hops",   SFB_OPT_UINT,     "0",     0, 64, "0: use the TCP peer; N>=1: trust Forwarded/X-Forwarded-For"},
     {"unsafe-logging", SFB_OPT_BOOL,     "false", 0, 0, "do not scrub IP addresses from logs"},
     {"reuseport",      SFB_OPT_BOOL,     "false", 0, 0, "SO_REUSEPORT: several frontends share one port"},
@@ -91,11 +94,42 @@ s_tls_choice(const sfb_opts_t *o, bool *tls)
     return true;
 }
 
+/* Load the geolocation sources the flags name: --mmdb if given, else the two Tor files.
+ * Return the database, or NULL (the loader logged why). */
+static fe_geoip_t *
+s_geoip_load(const sfb_opts_t *o)
+{
+    fe_geoip_t *g = fe_geoip_new();
+    const char *mmdb = sfb_opts_str(o, "mmdb");
+    int rc = mmdb != NULL && *mmdb
+                 ? fe_geoip_load_mmdb(g, mmdb)
+                 : fe_geoip_load_tor(g, sfb_opts_str(o, "geoipdb"), sfb_opts_str(o, "geoip6db"));
+    if (rc != 0)
+        fe_geoip_destroy(&g);
+    return g;
+}
+
+/* Load at startup. Return 0 (with *g_out NULL under --disable-geoip) or -1: a database that
+ * cannot be loaded is fatal, as upstream (spec §9); the loader's error line says why. */
+static int
+s_geoip_start(const sfb_opts_t *o, fe_geoip_t **g_out)
+{
+    *g_out = NULL;
+    if (sfb_opts_bool(o, "disable-geoip"))
+        return 0;
+    *g_out = s_geoip_load(o);
+    return *g_out != NULL ? 0 : -1;
+}
+
 static int
 s_check_config(const sfb_opts_t *o, bool tls)
 {
     if (fe_server_check_addr(sfb_opts_str(o, "addr")) != 0)
         return 1;
+    fe_geoip_t *g;
+    if (s_geoip_start(o, &g) != 0)
+        return 1;
+    fe_geoip_destroy(&g);
     if (tls) {
         SSL_CTX *c = fe_tls_ctx_new(sfb_opts_str(o, "cert"), sfb_opts_str(o, "key"));
         if (c == NULL)
@@ -110,8 +144,36 @@ s_check_config(const sfb_opts_t *o, bool tls)
 static h2o_globalconf_t s_config;
 static h2o_context_t s_ctx;
 
+/* What SIGHUP reloads and what the loop stops. */
+typedef struct {
+    const sfb_opts_t *opts; /* flags */
+    fe_server_t *server;    /* listener (TLS certificate) */
+    fe_http_t *http;        /* endpoints (geoip user) */
+    fe_geoip_t **geoip_p;   /* the database in use; NULL under --disable-geoip */
+    fe_upstream_t *up;      /* matcher */
+    fe_upstream_t *reports; /* metricsd, or NULL */
+} s_run_t;
+
+/* Reload into a new object; keep the one in use if that fails. Under --disable-geoip there is
+ * nothing to reload (upstream would start geolocating; we keep the operator's choice). */
 static void
-s_run(fe_server_t *server, fe_upstream_t *up)
+s_reload_geoip(s_run_t *r)
+{
+    if (*r->geoip_p == NULL)
+        return;
+    fe_geoip_t *g = s_geoip_load(r->opts);
+    if (g == NULL) {
+        sfb_log(SFB_WARN, "frontend", "SIGHUP: geoip reload failed; keeping the database in use");
+        return;
+    }
+    fe_http_set_geoip(r->http, g);
+    fe_geoip_destroy(r->geoip_p);
+    *r->geoip_p = g;
+    sfb_log(SFB_NOTICE, "frontend", "SIGHUP: geoip database reloaded");
+}
+
+static void
+s_run(s_run_t *r)
 {
     while (!s_stop) {
         if (h2o_evloop_run(s_ctx.loop, 1000) != 0 && errno != EINTR) {
@@ -120,16 +182,90 @@ s_run(fe_server_t *server, fe_upstream_t *up)
         }
         if (s_hup) {
             s_hup = 0;
-            if (fe_server_reload_tls(server) == 0)
+            if (fe_server_reload_tls(r->server) == 0)
                 sfb_log(SFB_NOTICE, "frontend", "SIGHUP: TLS certificate reloaded");
+            s_reload_geoip(r);
         }
     }
-    sfb_log(SFB_NOTICE, "frontend", "stopping: answering %zu held requests", fe_upstream_held(up));
-    fe_server_stop_accepting(server);
-    fe_upstream_shutdown(up);
+    size_t held = fe_upstream_held(r->up) + (r->reports ? fe_upstream_held(r->reports) : 0);
+    sfb_log(SFB_NOTICE, "frontend", "stopping: answering %zu held requests", held);
+    fe_server_stop_accepting(r->server);
+    fe_upstream_shutdown(r->up);
+    if (r->reports != NULL)
+        fe_upstream_shutdown(r->reports);
     uint64_t end = sfb_now_ms() + S_DRAIN_MS;
     while (sfb_now_ms() < end)
         h2o_evloop_run(s_ctx.loop, 50);
+}
+
+static void
+s_log_stats(const fe_upstream_t *up, const char *peer)
+{
+    fe_upstream_stats_t st;
+    fe_upstream_stats(up, &st);
+    sfb_log(SFB_NOTICE, "frontend",
+            "stopped (%s): sent %llu, send failures %llu, replies %llu, orphans %llu, "
+            "bad frames %llu, timeouts %llu, cancels %llu",
+            peer, (unsigned long long)st.sent, (unsigned long long)st.send_failed,
+            (unsigned long long)st.replies, (unsigned long long)st.orphans,
+            (unsigned long long)st.bad_frames, (unsigned long long)st.timeouts,
+            (unsigned long long)st.cancels);
+}
+
+/* Build the h2o configuration and the endpoints (before h2o_context_init). */
+static fe_http_t *
+s_http_new(const sfb_opts_t *o)
+{
+    h2o_config_init(&s_config);
+    s_config.server_name = h2o_iovec_init(H2O_STRLIT("")); /* Go sends no Server header */
+    s_config.http1.upgrade_to_http2 = 0;                   /* no h2c: HTTP/1.1 only */
+    s_config.max_request_entity_size = S_MAX_BODY_H2O;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&s_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    fe_http_config_t hcfg = {
+        .trusted_hops = (unsigned)sfb_opts_uint(o, "trusted-hops"),
+        .proxy_deadline_ms = sfb_opts_ms(o, "proxy-timeout") + S_DEADLINE_MARGIN_MS,
+        .client_deadline_ms = sfb_opts_ms(o, "client-timeout") + S_DEADLINE_MARGIN_MS,
+        .report_deadline_ms = S_REPORT_DEADLINE_MS};
+    fe_http_t *http = fe_http_new(&hcfg);
+    fe_http_register(http, host);
+    return http;
+}
+
+/* Connect the DEALERs, open the listener, run until a stop signal. Return the exit code. */
+static int
+s_serve(const sfb_opts_t *o, bool tls, fe_http_t *http, fe_geoip_t **geoip_p)
+{
+    const char *metricsd = sfb_opts_str(o, "metricsd");
+    fe_upstream_config_t mcfg = {sfb_opts_str(o, "matcher"), "matcher", true};
+    fe_upstream_config_t rcfg = {metricsd, "metricsd", false};
+    s_run_t r = {.opts = o, .http = http, .geoip_p = geoip_p};
+    r.up = fe_upstream_new(&s_ctx, &mcfg);
+    bool ok = r.up != NULL;
+    if (ok && metricsd != NULL && *metricsd)
+        ok = (r.reports = fe_upstream_new(&s_ctx, &rcfg)) != NULL;
+    fe_server_config_t scfg = {.addr = sfb_opts_str(o, "addr"),
+                               .reuseport = sfb_opts_bool(o, "reuseport"),
+                               .cert = tls ? sfb_opts_str(o, "cert") : NULL,
+                               .key = tls ? sfb_opts_str(o, "key") : NULL};
+    r.server = ok ? fe_server_new(&s_ctx, &scfg) : NULL;
+    int rc = r.server != NULL ? 0 : 1;
+    if (r.server != NULL) {
+        fe_http_set_upstream(http, r.up);
+        fe_http_set_metricsd(http, r.reports);
+        fe_http_set_geoip(http, *geoip_p);
+        sfb_log(SFB_NOTICE, "frontend", "listening on %s (%s), matcher %s, metricsd %s, geoip %s",
+                scfg.addr, tls ? "TLS, http/1.1" : "plain HTTP/1.1", mcfg.endpoint,
+                r.reports ? metricsd : "none", *geoip_p ? "on" : "off");
+        s_run(&r);
+        s_log_stats(r.up, "matcher");
+        if (r.reports != NULL)
+            s_log_stats(r.reports, "metricsd");
+    }
+    fe_server_destroy(&r.server);
+    fe_upstream_destroy(&r.reports);
+    fe_upstream_destroy(&r.up);
+    return rc;
 }
 
 int
@@ -137,6 +273,7 @@ main(int argc, char **argv)
 {
     sfb_log_set_process(S_PROCESS);
     sfb_opts_t *o = NULL;
+    fe_geoip_t *geoip = NULL;
     sfb_opts_action_t act = sfb_opts_parse(s_opts, sizeof s_opts / sizeof s_opts[0], S_PROCESS,
                                            "Snowflake broker HTTP(S) frontend", argc, argv, &o);
     bool tls = false;
@@ -153,50 +290,18 @@ main(int argc, char **argv)
     }
     sfb_log_set_unsafe(sfb_opts_bool(o, "unsafe-logging"));
     sfb_opts_log_summary(o);
+    if (s_geoip_start(o, &geoip) != 0) {
+        rc = 1;
+        goto done;
+    }
     s_signals();
     zsys_handler_set(NULL); /* before the first socket: we handle signals ourselves */
-
-    h2o_config_init(&s_config);
-    s_config.server_name = h2o_iovec_init(H2O_STRLIT("")); /* Go sends no Server header */
-    s_config.http1.upgrade_to_http2 = 0;                   /* no h2c: HTTP/1.1 only */
-    s_config.max_request_entity_size = S_MAX_BODY_H2O;
-    h2o_hostconf_t *host =
-        h2o_config_register_host(&s_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    fe_http_config_t hcfg = {
-        .trusted_hops = (unsigned)sfb_opts_uint(o, "trusted-hops"),
-        .proxy_deadline_ms = sfb_opts_ms(o, "proxy-timeout") + S_DEADLINE_MARGIN_MS,
-        .client_deadline_ms = sfb_opts_ms(o, "client-timeout") + S_DEADLINE_MARGIN_MS};
-    fe_http_t *http = fe_http_new(&hcfg);
-    fe_http_register(http, host);
+    fe_http_t *http = s_http_new(o);
     h2o_context_init(&s_ctx, h2o_evloop_create(), &s_config);
-
-    fe_upstream_t *up = fe_upstream_new(&s_ctx, sfb_opts_str(o, "matcher"));
-    fe_server_config_t scfg = {.addr = sfb_opts_str(o, "addr"),
-                               .reuseport = sfb_opts_bool(o, "reuseport"),
-                               .cert = tls ? sfb_opts_str(o, "cert") : NULL,
-                               .key = tls ? sfb_opts_str(o, "key") : NULL};
-    fe_server_t *server = up ? fe_server_new(&s_ctx, &scfg) : NULL;
-    if (server == NULL) {
-        rc = 1;
-    } else {
-        fe_http_set_upstream(http, up);
-        sfb_log(SFB_NOTICE, "frontend", "listening on %s (%s), matcher %s", scfg.addr,
-                tls ? "TLS, http/1.1" : "plain HTTP/1.1", sfb_opts_str(o, "matcher"));
-        s_run(server, up);
-        fe_upstream_stats_t st;
-        fe_upstream_stats(up, &st);
-        sfb_log(SFB_NOTICE, "frontend",
-                "stopped: sent %llu, send failures %llu, replies %llu, orphans %llu, "
-                "bad frames %llu, timeouts %llu, cancels %llu",
-                (unsigned long long)st.sent, (unsigned long long)st.send_failed,
-                (unsigned long long)st.replies, (unsigned long long)st.orphans,
-                (unsigned long long)st.bad_frames, (unsigned long long)st.timeouts,
-                (unsigned long long)st.cancels);
-    }
-    fe_server_destroy(&server);
-    fe_upstream_destroy(&up);
+    rc = s_serve(o, tls, http, &geoip);
     fe_http_destroy(&http);
 done:
+    fe_geoip_destroy(&geoip);
     sfb_opts_destroy(&o);
     return rc;
 }
