@@ -134,10 +134,12 @@ class Broker:
 
     def __init__(self, frontends=1, proxy_timeout="10s", client_timeout="5s",
                  matcher_args=(), frontend_args=(), relay_pattern="snowflake.torproject.net$",
-                 bridge_list=None, tls=False):
+                 bridge_list=None, tls=False, metricsd_args=None):
         self.dir = tempfile.mkdtemp(prefix="sfb-it-")
         self.router = "ipc://%s/matcher.ipc" % self.dir
         self.pub = "ipc://%s/events.ipc" % self.dir
+        self.reports = "ipc://%s/metricsd.ipc" % self.dir
+        self.metricsd = None
         self.procs = []
         self.killed = set()
         self.proxy_timeout = proxy_timeout
@@ -156,6 +158,8 @@ class Broker:
         self.tls = tls
         try:
             self.matcher = self.start_matcher()
+            if metricsd_args is not None:
+                self.start_metricsd(list(metricsd_args))
             for i in range(frontends):
                 self.add_frontend(list(frontend_args))
         except BaseException:
@@ -170,6 +174,15 @@ class Broker:
         assert m.alive(), "matcher exited: %r" % m.output()[-2000:]
         return m
 
+    def start_metricsd(self, extra):
+        args = ["--events", self.pub, "--listen", self.reports, "--matcher", self.router,
+                "--state-dir", self.dir] + extra
+        self.metricsd = Proc("snowflake-metricsd", args, self.dir, "metricsd")
+        self.procs.append(self.metricsd)
+        wait_for(lambda: os.path.exists(self.reports[len("ipc://"):]) or
+                 not self.metricsd.alive(), 10, "metricsd socket")
+        assert self.metricsd.alive(), "metricsd exited: %r" % self.metricsd.output()[-2000:]
+
     def restart_matcher(self):
         self.matcher = self.start_matcher()
 
@@ -177,6 +190,8 @@ class Broker:
         port = port or free_port()
         args = ["--addr", "127.0.0.1:%d" % port, "--matcher", self.router,
                 "--proxy-timeout", self.proxy_timeout, "--client-timeout", self.client_timeout]
+        if self.metricsd is not None:
+            args += ["--metricsd", self.reports]
         if self.tls:
             cert, key = make_cert(self.dir)
             args += ["--cert", cert, "--key", key]
