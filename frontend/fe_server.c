@@ -21,6 +21,8 @@ struct fe_server {
     h2o_socket_t *listener;      /* NULL once stopped */
     char *cert;                  /* owned copy, or NULL for plain HTTP */
     char *key;                   /* owned copy */
+    SSL_CTX **retired;           /* contexts replaced by reloads, freed at destroy */
+    size_t n_retired;            /* entries in retired */
 };
 
 /* Split Go-style "HOST:PORT" into host (may be "") and port. Return false if malformed. */
@@ -156,8 +158,14 @@ fe_server_reload_tls(fe_server_t *server)
     SSL_CTX *fresh = fe_tls_ctx_new(server->cert, server->key);
     if (fresh == NULL)
         return -1;
-    /* open connections hold their own reference (SSL_new counts it) */
-    SSL_CTX_free(server->accept_ctx.ssl_ctx);
+    /* The replaced context is kept until exit, not freed: h2o 2.2.5 restarts a server
+     * handshake (async session resumption) with SSL_free() then SSL_new() on the same
+     * SSL_CTX pointer without holding a reference, so freeing our reference here let the
+     * next SSL_new() read a freed context (caught by ASan in test_operations.py). Reloads
+     * are rare (certificate renewals); each keeps one context. */
+    server->retired =
+        sfb_xrealloc(server->retired, (server->n_retired + 1) * sizeof *server->retired);
+    server->retired[server->n_retired++] = server->accept_ctx.ssl_ctx;
     server->accept_ctx.ssl_ctx = fresh;
     return 0;
 }
@@ -180,6 +188,9 @@ fe_server_destroy(fe_server_t **server_p)
     fe_server_t *server = *server_p;
     fe_server_stop_accepting(server);
     SSL_CTX_free(server->accept_ctx.ssl_ctx);
+    for (size_t i = 0; i < server->n_retired; i++)
+        SSL_CTX_free(server->retired[i]);
+    free(server->retired);
     free(server->cert);
     free(server->key);
     free(server);
