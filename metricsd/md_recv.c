@@ -99,7 +99,12 @@ md_recv_handle(md_recv_t *r, const void *body, size_t len, uint64_t now_ms)
         sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "undecodable event: %s", sfb_rc_str(rc));
         return;
     }
-    md_agg_track_seq(r->agg, ev.seq);
+    uint64_t last = md_agg_last_seq(r->agg);
+    if (md_agg_has_position(r->agg) && ev.seq > last + 1)
+        md_health_add(r->health, MD_H_MISSED, ev.seq - last - 1);
+    else if (md_agg_has_position(r->agg) && ev.seq <= last)
+        md_health_add(r->health, MD_H_PUBLISHER_RESTARTS, 1);
+    md_agg_set_position(r->agg, ev.epoch, ev.seq);
     r->dirty = true;
     uint64_t ts = ev.ts_ms ? ev.ts_ms : now_ms;
     if (ts > now_ms + md_agg_interval_ms(r->agg)) {
