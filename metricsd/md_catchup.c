@@ -330,10 +330,15 @@ static void
 s_apply_batch(md_catchup_t *c, const sfb_msg_replay_reply_t *rep)
 {
     if (rep->count == 0) {
-        if (rep->first_seq > c->last + 1)
+        if (rep->first_seq > c->last + 1) {
             s_lost(c, rep->first_seq - 1, "older than the matcher's ring");
-        else
-            c->want_more = false; /* the matcher has nothing after `last` */
+            return;
+        }
+        /* the matcher has nothing after `last`; a gap below an event seen live cannot be
+         * filled then (a sane matcher never says so), and asking again would loop */
+        c->want_more = false;
+        const sfb_event_t *head = s_buf_front(c);
+        s_lost(c, head != NULL ? head->seq - 1 : c->target, "the matcher does not have them");
         return;
     }
     size_t off = 0;

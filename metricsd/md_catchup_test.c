@@ -298,6 +298,14 @@ test_timeout_and_give_up(void **state)
     assert_int_equal(f->applied[2], 6);
     s_answer(f, E1, 1, 6); /* too late: ignored */
     assert_int_equal(f->n_applied, 3);
+    /* a matcher that claims to have nothing although a later event came live: no loop */
+    s_live(f, E1, 9);
+    assert_int_equal(f->n_sent, 4);
+    s_answer(f, E1, 1, 6);
+    assert_false(md_catchup_is_busy(f->c));
+    assert_int_equal(f->n_sent, 4);
+    assert_int_equal(s_h(f, MD_H_MISSED), 5); /* 7, 8 */
+    assert_int_equal(f->applied[3], 9);
     s_free(f);
 }
 
