@@ -17,8 +17,9 @@
 struct md_agg {
     uint64_t interval_ms; /* interval length */
     uint64_t start_ms;    /* start of the current interval */
-    uint64_t last_seq;    /* last sequence number seen */
-    bool have_seq;        /* last_seq is meaningful */
+    uint64_t epoch;       /* publisher incarnation of last_seq */
+    uint64_t last_seq;    /* every event up to this one is counted (or counted missed) */
+    bool have_seq;        /* epoch and last_seq are meaningful */
     md_stats_t *stats;    /* current interval */
     md_set_t *seen;       /* unique keys of the current interval */
     md_prom_t *prom;      /* cumulative since start */
@@ -78,17 +79,24 @@ md_agg_interval_ms(const md_agg_t *agg)
 }
 
 void
-md_agg_track_seq(md_agg_t *agg, uint64_t seq)
+md_agg_set_position(md_agg_t *agg, uint64_t epoch, uint64_t seq)
 {
-    if (agg->have_seq) {
-        if (seq > agg->last_seq + 1)
-            md_health_add(agg->health, MD_H_MISSED, seq - agg->last_seq - 1);
-        else if (seq <= agg->last_seq)
-            md_health_add(agg->health, MD_H_PUBLISHER_RESTARTS, 1);
-    }
+    agg->epoch = epoch;
     agg->last_seq = seq;
     agg->have_seq = true;
     md_health_set(agg->health, MD_H_LAST_SEQ, seq);
+}
+
+bool
+md_agg_has_position(const md_agg_t *agg)
+{
+    return agg->have_seq;
+}
+
+uint64_t
+md_agg_epoch(const md_agg_t *agg)
+{
+    return agg->have_seq ? agg->epoch : 0;
 }
 
 uint64_t
@@ -303,7 +311,7 @@ md_agg_prom(const md_agg_t *agg)
 /* ---- checkpoint ------------------------------------------------------------------------ */
 
 static const char s_magic[8] = "SFBMDCK";
-#define S_CKPT_VERSION 1
+#define S_CKPT_VERSION 2 /* 2: the epoch after have_seq */
 
 static uint64_t
 s_fnv(const unsigned char *p, size_t len)
@@ -340,6 +348,7 @@ md_agg_save(const md_agg_t *agg, sfb_buf_t *out)
     s_put(out, agg->start_ms, 8);
     s_put(out, agg->last_seq, 8); /* MD_AGG_CKPT_SEQ_OFFSET */
     s_put(out, agg->have_seq ? 1 : 0, 8);
+    s_put(out, agg->epoch, 8); /* MD_AGG_CKPT_EPOCH_OFFSET */
     s_put(out, MD_COUNTER_COUNT, 4);
     s_put(out, MD_MAP_COUNT, 4);
     for (int c = 0; c < MD_COUNTER_COUNT; c++)
@@ -429,7 +438,7 @@ md_agg_load(md_agg_t *agg, const void *data, size_t len)
         return SFB_BAD_VERSION;
     s_get_n(&c, 4);
     uint64_t interval_ms = s_get_n(&c, 8), start_ms = s_get_n(&c, 8);
-    uint64_t last_seq = s_get_n(&c, 8), have_seq = s_get_n(&c, 8);
+    uint64_t last_seq = s_get_n(&c, 8), have_seq = s_get_n(&c, 8), epoch = s_get_n(&c, 8);
     if (c.short_read)
         return SFB_TRUNCATED;
     if (interval_ms != agg->interval_ms || start_ms % interval_ms != 0 || have_seq > 1)
@@ -447,6 +456,7 @@ md_agg_load(md_agg_t *agg, const void *data, size_t len)
     agg->stats = stats;
     agg->seen = seen;
     agg->start_ms = start_ms;
+    agg->epoch = epoch;
     agg->last_seq = last_seq;
     agg->have_seq = have_seq != 0;
     md_health_set(agg->health, MD_H_INTERVAL_START, start_ms / 1000);

@@ -15,6 +15,7 @@
 #include "sfb_event.h"
 #include "sfb_types.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct md_agg md_agg_t;
@@ -40,11 +41,15 @@ uint64_t md_agg_start_ms(const md_agg_t *agg);
 uint64_t md_agg_end_ms(const md_agg_t *agg);
 uint64_t md_agg_interval_ms(const md_agg_t *agg);
 
-/** Record an event's sequence number: a gap adds to MD_H_MISSED; a number at or below the
- *  last one means the publisher restarted (MD_H_PUBLISHER_RESTARTS, no events counted as
- *  missed). The very first number seen, with no checkpoint, sets the baseline. */
-void md_agg_track_seq(md_agg_t *agg, uint64_t seq);
-/** Return the last sequence number seen, 0 if none. */
+/** Record the stream position the interval state covers: every event of publisher
+ *  incarnation `epoch` up to `seq` has been counted (or counted as missed). It goes into the
+ *  checkpoint; the sequencing itself is md_catchup's. */
+void md_agg_set_position(md_agg_t *agg, uint64_t epoch, uint64_t seq);
+/** Return true once a position was set or loaded. */
+bool md_agg_has_position(const md_agg_t *agg);
+/** Return the epoch of the position, 0 if none. */
+uint64_t md_agg_epoch(const md_agg_t *agg);
+/** Return the sequence number of the position, 0 if none. */
 uint64_t md_agg_last_seq(const md_agg_t *agg);
 
 /** Classify `ts_ms` against the current interval. */
@@ -65,11 +70,13 @@ const md_stats_t *md_agg_stats(const md_agg_t *agg);
 /** Return the cumulative Prometheus counters (borrowed; readable from any thread). */
 const md_prom_t *md_agg_prom(const md_agg_t *agg);
 
-/** Append a checkpoint of the current interval (statistics, unique set, last sequence
- *  number) to `out`. The format is private and versioned; the last sequence number sits at
- *  byte offset MD_AGG_CKPT_SEQ_OFFSET as a little-endian u64, for tests and tools. */
+/** Append a checkpoint of the current interval (statistics, unique set, stream position)
+ *  to `out`. The format is private and versioned; the last sequence number and the epoch sit
+ *  at byte offsets MD_AGG_CKPT_SEQ_OFFSET and MD_AGG_CKPT_EPOCH_OFFSET as little-endian u64,
+ *  for tests and tools. */
 void md_agg_save(const md_agg_t *agg, sfb_buf_t *out);
 #define MD_AGG_CKPT_SEQ_OFFSET 32
+#define MD_AGG_CKPT_EPOCH_OFFSET 48
 /** Replace the interval state with the checkpoint in `data`. Returns SFB_OK; SFB_BAD_SYNTAX
  *  (bad magic or checksum), SFB_BAD_VERSION, SFB_TRUNCATED, or SFB_BAD_VALUE (another
  *  interval length, or inconsistent content). On error the aggregator is unchanged. The

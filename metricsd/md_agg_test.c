@@ -245,21 +245,26 @@ test_intervals(void **state)
 }
 
 static void
-test_sequence(void **state)
+test_position(void **state)
 {
     s_fix_t *f = *state;
-    md_agg_track_seq(f->agg, 100); /* first number: baseline, nothing missed */
-    assert_int_equal(md_health_get(f->health, MD_H_MISSED), 0);
-    md_agg_track_seq(f->agg, 101);
-    md_agg_track_seq(f->agg, 104);
-    assert_int_equal(md_health_get(f->health, MD_H_MISSED), 2);
-    md_agg_track_seq(f->agg, 1); /* the matcher restarted */
-    assert_int_equal(md_health_get(f->health, MD_H_MISSED), 2);
-    assert_int_equal(md_health_get(f->health, MD_H_PUBLISHER_RESTARTS), 1);
-    md_agg_track_seq(f->agg, 2);
-    md_agg_track_seq(f->agg, 10);
-    assert_int_equal(md_health_get(f->health, MD_H_MISSED), 9);
-    assert_int_equal(md_agg_last_seq(f->agg), 10);
+    assert_false(md_agg_has_position(f->agg));
+    assert_int_equal(md_agg_last_seq(f->agg), 0);
+    md_agg_set_position(f->agg, 0xfeedfacecafebeefULL, 100);
+    assert_true(md_agg_has_position(f->agg));
+    assert_true(md_agg_epoch(f->agg) == 0xfeedfacecafebeefULL);
+    assert_int_equal(md_agg_last_seq(f->agg), 100);
+    assert_int_equal(md_health_get(f->health, MD_H_LAST_SEQ), 100);
+    assert_int_equal(md_health_get(f->health, MD_H_MISSED), 0); /* counting is md_catchup's */
+}
+
+static uint64_t
+s_u64_at(const sfb_buf_t *b, size_t off)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)(unsigned char)b->data[off + (size_t)i] << (8 * i);
+    return v;
 }
 
 static void
@@ -269,19 +274,18 @@ test_checkpoint(void **state)
     s_proxy(f, 1, SFB_PROXY_STANDALONE, SFB_NAT_RESTRICTED, SFB_OUT_IDLE, true, "CA");
     s_proxy(f, 2, SFB_PROXY_WEBEXT, SFB_NAT_UNKNOWN, SFB_OUT_MATCHED, false, "DE");
     s_client(f, SFB_NAT_UNKNOWN, SFB_METHOD_AMPCACHE, SFB_OUT_DENIED, "FR");
-    md_agg_track_seq(f->agg, 41);
+    md_agg_set_position(f->agg, 7777, 41);
     sfb_buf_t ck;
     sfb_buf_init(&ck);
     md_agg_save(f->agg, &ck);
-    uint64_t seq = 0;
-    for (int i = 0; i < 8; i++)
-        seq |= (uint64_t)(unsigned char)ck.data[MD_AGG_CKPT_SEQ_OFFSET + i] << (8 * i);
-    assert_int_equal(seq, 41);
+    assert_int_equal(s_u64_at(&ck, MD_AGG_CKPT_SEQ_OFFSET), 41);
+    assert_int_equal(s_u64_at(&ck, MD_AGG_CKPT_EPOCH_OFFSET), 7777);
 
     md_agg_t *saved = f->agg;
     f->agg = md_agg_new(DAY, T0 + DAY, f->health); /* a later interval: load replaces it */
     assert_int_equal(md_agg_load(f->agg, ck.data, ck.len), SFB_OK);
     assert_int_equal(md_agg_last_seq(f->agg), 41);
+    assert_int_equal(md_agg_epoch(f->agg), 7777);
     /* the unique set came back: the same proxies do not count again */
     s_proxy(f, 1, SFB_PROXY_STANDALONE, SFB_NAT_RESTRICTED, SFB_OUT_IDLE, true, "CA");
     md_agg_t *loaded = f->agg;
@@ -321,7 +325,7 @@ md_agg_test(void)
         cmocka_unit_test_setup_teardown(test_unique_proxies, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_relay_and_no_tag, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_intervals, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_sequence, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_position, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint, s_setup, s_teardown),
     };
     return cmocka_run_group_tests_name("md_agg", tests, NULL, NULL);

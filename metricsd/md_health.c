@@ -24,8 +24,8 @@ static const s_desc_t s_desc[MD_HEALTH_COUNT] = {
     {"events_total", false, "Events counted into a statistics interval"},
     {"decode_errors_total", false, "Event bodies that did not decode"},
     {"invalid_events_total", false, "Decoded events with an outcome impossible for their kind"},
-    {"missed_events_total", false, "Events missed, counted from sequence number gaps"},
-    {"publisher_restarts_total", false, "Times the event sequence number went backwards"},
+    {"missed_events_total", false, "Events lost for good: sequence gaps no replay could fill"},
+    {"publisher_restarts_total", false, "Times the matcher's epoch changed (matcher restarted)"},
     {"late_events_total", false, "Events for an interval that was already reported"},
     {"future_events_total", false, "Events time-stamped implausibly far in the future"},
     {"checkpoints_total", false, "Checkpoints of the partial interval written"},
@@ -40,6 +40,15 @@ static const s_desc_t s_desc[MD_HEALTH_COUNT] = {
     {"unique_set_bytes", true, "Memory used by the unique proxy set"},
     {"interval_start_seconds", true, "Start of the current interval, seconds since the epoch"},
     {"last_sequence", true, "Last event sequence number seen"},
+    {"duplicate_events_total", false, "Events received both live and replayed, counted once"},
+    {"replay_requests_total", false, "REPLAY_GET requests sent to the matcher"},
+    {"replayed_events_total", false, "Events recovered from the matcher's replay ring"},
+    {"replay_timeouts_total", false, "REPLAY_GET requests not answered in time"},
+    {"replay_give_ups_total", false, "Catch-ups abandoned after the last REPLAY_GET retry"},
+    {"catchup_buffer_drops_total", false,
+     "Live events not buffered during a catch-up (buffer full), fetched by replay instead"},
+    {"catching_up", true, "1 while missed events are being fetched from the matcher"},
+    {"catchup_buffered_events", true, "Live events held until the catch-up reaches them"},
 };
 
 md_health_t *

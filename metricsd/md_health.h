@@ -12,8 +12,8 @@ typedef enum {
     MD_H_EVENTS = 0,         /* counter: events counted into an interval */
     MD_H_DECODE_ERRORS,      /* counter: event bodies that did not decode */
     MD_H_INVALID,            /* counter: decoded events with an impossible outcome */
-    MD_H_MISSED,             /* counter: events missed, from sequence gaps */
-    MD_H_PUBLISHER_RESTARTS, /* counter: sequence went backwards (matcher restarted) */
+    MD_H_MISSED,             /* counter: events lost for good (gaps no replay could fill) */
+    MD_H_PUBLISHER_RESTARTS, /* counter: the publisher's epoch changed (matcher restarted) */
     MD_H_LATE,               /* counter: events for an interval already reported */
     MD_H_FUTURE,             /* counter: events time-stamped implausibly far ahead */
     MD_H_CHECKPOINTS,        /* counter: checkpoints written */
@@ -28,8 +28,16 @@ typedef enum {
     MD_H_SET_BYTES,          /* gauge: memory of that set */
     MD_H_INTERVAL_START,     /* gauge: start of the current interval, seconds since the epoch */
     MD_H_LAST_SEQ,           /* gauge: last sequence number seen */
+    MD_H_DUPLICATES,         /* counter: events received twice (live and replayed), counted once */
+    MD_H_REPLAY_REQUESTS,    /* counter: REPLAY_GET requests sent to the matcher */
+    MD_H_REPLAYED,           /* counter: events recovered from a REPLAY_REPLY */
+    MD_H_REPLAY_TIMEOUTS,    /* counter: REPLAY_GET requests that got no answer in time */
+    MD_H_REPLAY_GIVE_UPS,    /* counter: catch-ups abandoned after the last retry */
+    MD_H_BUFFER_DROPS,       /* counter: live events not buffered during a catch-up (full) */
+    MD_H_CATCHING_UP,        /* gauge: 1 while a catch-up is in progress */
+    MD_H_BUFFERED,           /* gauge: live events buffered until the catch-up reaches them */
 } md_health_item_t;
-#define MD_HEALTH_COUNT 19
+#define MD_HEALTH_COUNT 27
 
 typedef struct md_health md_health_t;
 

@@ -37,7 +37,8 @@
 static const sfb_opt_t s_opts[] = {
     {"events",              SFB_OPT_STR,      "ipc:///tmp/snowflake-events.ipc",   0, 0, "SUB endpoint of the matcher's event stream"},
     {"listen",              SFB_OPT_STR,      "ipc:///tmp/snowflake-metricsd.ipc", 0, 0, "ROUTER endpoint where frontends fetch reports"},
-    {"matcher",             SFB_OPT_STR,      NULL,  0, 0, "matcher endpoint for replaying missed events (accepted; not used yet)"},
+    {"matcher",             SFB_OPT_STR,      NULL,  0, 0, "the matcher's ROUTER endpoint: ask it to replay events missed while down or in gaps (REPLAY_GET)"},
+    {"replay-timeout",      SFB_OPT_DURATION, "1s",  10, 60000, "wait this long for each replay reply (sent 4 times, then the gap is counted missed)"},
     {"metrics-log",         SFB_OPT_STR,      NULL,  0, 0, "append the stats log to FILE (default: stdout, and /metrics is 404)"},
     {"metrics-interval",    SFB_OPT_DURATION, "24h", 1000, 366ULL * 86400000, "statistics interval, aligned to multiples since the Unix epoch"},
     {"checkpoint-interval", SFB_OPT_DURATION, "1s",  10, 1000, "checkpoint the partial interval this often while events flow"},
@@ -144,7 +145,9 @@ s_run(const sfb_opts_t *o)
                          .state_dir = sfb_opts_str(o, "state-dir"),
                          .interval_ms = interval_ms,
                          .checkpoint_ms = sfb_opts_ms(o, "checkpoint-interval"),
-                         .grace_ms = interval_ms / 10 < 1000 ? interval_ms / 10 : 1000};
+                         .grace_ms = interval_ms / 10 < 1000 ? interval_ms / 10 : 1000,
+                         .matcher_ep = sfb_opts_str(o, "matcher"),
+                         .replay_timeout_ms = sfb_opts_ms(o, "replay-timeout")};
     recv = md_recv_new(&cfg, log, health, sfb_wall_ms());
     server = md_server_new(sfb_opts_str(o, "listen"), log, md_recv_prom(recv), health);
     if (server == NULL)
@@ -154,8 +157,8 @@ s_run(const sfb_opts_t *o)
         goto fail;
     if (md_recv_start(recv) != 0)
         goto fail;
-    sfb_log(SFB_NOTICE, S_MOD, "running: events %s, reports on %s", cfg.events_ep,
-            sfb_opts_str(o, "listen"));
+    sfb_log(SFB_NOTICE, S_MOD, "running: events %s, reports on %s, replay from %s", cfg.events_ep,
+            sfb_opts_str(o, "listen"), cfg.matcher_ep ? cfg.matcher_ep : "(none)");
     s_serve(server, sfd);
     rc = 0;
 fail:

@@ -1,4 +1,6 @@
-/* md_recv.c - see md_recv.h. */
+/* md_recv.c - see md_recv.h. Events go through md_catchup before they are counted, so an
+ * event is counted once whether it came live, replayed, or both; the checkpoint stores the
+ * position md_catchup has reached, which is exactly what the aggregate holds. */
 #include "md_recv.h"
 
 #include "md_agg.h"
@@ -15,16 +17,26 @@
 #define S_MOD "md.recv"
 #define S_DRAIN_MAX 4096               /* events per wake-up before ticking */
 #define S_CKPT_MAX (512 * 1024 * 1024) /* refuse larger checkpoint files */
+#define S_REPLAY_TIMEOUT_MS 1000       /* default wait for each REPLAY_REPLY ... */
+#define S_REPLAY_RETRIES 3             /* ... sent again this often, then given up */
+#define S_REPLAY_BATCH 65536           /* events asked per REPLAY_GET (the matcher caps bytes) */
+#define S_BUFFER_MAX 262144            /* live events held during a catch-up (~16 MiB) */
+#define S_SETTLE_MS 200                /* after a restart, wait this long for a live event */
 
 struct md_recv {
     md_recv_cfg_t cfg;     /* copied; strings borrowed */
     md_agg_t *agg;         /* aggregation state, owned */
+    md_catchup_t *cu;      /* stream order and replay, owned */
     md_statslog_t *log;    /* borrowed */
     md_health_t *health;   /* borrowed */
     sfb_buf_t buf;         /* scratch for reports and checkpoints */
     bool dirty;            /* state changed since the last checkpoint */
     uint64_t last_ckpt_ms; /* monotonic time of the last checkpoint */
     zactor_t *actor;       /* the receiving thread, once started */
+    void *dealer;          /* libzmq DEALER to the matcher, on the thread; or NULL */
+    sfb_buf_t req;         /* scratch for REPLAY_GET frames */
+    uint64_t wall_ms;      /* wall time of the frame being handled */
+    uint64_t mono_ms;      /* monotonic time of the last wake-up, for replay timeouts */
     sfb_ratelim_t warn_rl; /* for per-event warnings */
 };
 
@@ -55,19 +67,71 @@ s_close_interval(md_recv_t *r, uint64_t t_ms)
     md_recv_checkpoint(r);
 }
 
-md_recv_t *
-md_recv_new(const md_recv_cfg_t *cfg, md_statslog_t *log, md_health_t *health, uint64_t now_ms)
+/* Count one event, in sequence order (md_catchup's apply callback). */
+static void
+s_count(void *arg, const sfb_event_t *ev)
 {
-    md_recv_t *r = sfb_xcalloc(1, sizeof *r);
-    r->cfg = *cfg;
-    r->log = log;
-    r->health = health;
-    r->warn_rl.interval_ms = 60000;
-    sfb_buf_init(&r->buf);
-    r->agg = md_agg_new(cfg->interval_ms, now_ms, health);
-    if (cfg->state_dir == NULL)
-        return r;
-    int found = md_ckpt_load(cfg->state_dir, S_CKPT_MAX, &r->buf);
+    md_recv_t *r = arg;
+    r->dirty = true;
+    uint64_t ts = ev->ts_ms ? ev->ts_ms : r->wall_ms;
+    if (ts > r->wall_ms + md_agg_interval_ms(r->agg)) {
+        md_health_add(r->health, MD_H_FUTURE, 1);
+        return;
+    }
+    switch (md_agg_when(r->agg, ts)) {
+    case MD_TS_LATE:
+        md_health_add(r->health, MD_H_LATE, 1);
+        return;
+    case MD_TS_AHEAD:
+        s_close_interval(r, ts);
+        break;
+    case MD_TS_CURRENT:
+        break;
+    }
+    md_agg_apply(r->agg, ev);
+}
+
+/* Send a REPLAY_GET on the DEALER (md_catchup's send callback). A failure is left to the
+ * request's timeout. */
+static void
+s_send_get(void *arg, const sfb_msg_t *get)
+{
+    md_recv_t *r = arg;
+    if (r->cfg.replay_send != NULL) {
+        r->cfg.replay_send(r->cfg.replay_arg, get);
+        return;
+    }
+    if (r->dealer == NULL)
+        return;
+    sfb_buf_reset(&r->req);
+    sfb_msg_encode(get, &r->req);
+    if (zmq_send(r->dealer, r->req.data, r->req.len, ZMQ_DONTWAIT) < 0)
+        sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "cannot send REPLAY_GET: %s",
+                        zmq_strerror(errno));
+}
+
+static void
+s_new_catchup(md_recv_t *r, const md_recv_cfg_t *cfg)
+{
+    md_catchup_cfg_t cc = {
+        .replay = cfg->matcher_ep != NULL,
+        .buffer_max = S_BUFFER_MAX,
+        .batch_max = S_REPLAY_BATCH,
+        .timeout_ms = cfg->replay_timeout_ms ? cfg->replay_timeout_ms : S_REPLAY_TIMEOUT_MS,
+        .retries = S_REPLAY_RETRIES,
+        .settle_ms = S_SETTLE_MS,
+        .apply = s_count,
+        .send = s_send_get,
+        .arg = r,
+    };
+    r->cu = md_catchup_new(&cc, r->health);
+}
+
+/* Load the checkpoint in the state directory, if any, into r->agg. */
+static void
+s_load_checkpoint(md_recv_t *r, uint64_t now_ms)
+{
+    int found = md_ckpt_load(r->cfg.state_dir, S_CKPT_MAX, &r->buf);
     if (found < 0) {
         sfb_log(SFB_WARN, S_MOD, "cannot read the checkpoint: %s", strerror(errno));
     } else if (found > 0) {
@@ -82,9 +146,31 @@ md_recv_new(const md_recv_cfg_t *cfg, md_statslog_t *log, md_health_t *health, u
     if (md_agg_start_ms(r->agg) > now_ms) { /* from the future: the clock went back */
         sfb_log(SFB_WARN, S_MOD, "ignoring a checkpoint from the future");
         md_agg_destroy(&r->agg);
-        r->agg = md_agg_new(cfg->interval_ms, now_ms, health);
+        r->agg = md_agg_new(r->cfg.interval_ms, now_ms, r->health);
     }
-    if (md_agg_end_ms(r->agg) <= now_ms) /* it ended while we were down */
+}
+
+md_recv_t *
+md_recv_new(const md_recv_cfg_t *cfg, md_statslog_t *log, md_health_t *health, uint64_t now_ms)
+{
+    md_recv_t *r = sfb_xcalloc(1, sizeof *r);
+    r->cfg = *cfg;
+    r->log = log;
+    r->health = health;
+    r->warn_rl.interval_ms = 60000;
+    r->wall_ms = now_ms;
+    r->mono_ms = sfb_now_ms();
+    sfb_buf_init(&r->buf);
+    sfb_buf_init(&r->req);
+    r->agg = md_agg_new(cfg->interval_ms, now_ms, health);
+    s_new_catchup(r, cfg);
+    if (cfg->state_dir == NULL)
+        return r;
+    s_load_checkpoint(r, now_ms);
+    if (md_agg_has_position(r->agg))
+        md_catchup_resume(r->cu, md_agg_epoch(r->agg), md_agg_last_seq(r->agg));
+    /* it ended while we were down: report it now, or once the replay has filled it in */
+    if (md_agg_end_ms(r->agg) <= now_ms && !md_catchup_is_busy(r->cu))
         s_close_interval(r, now_ms);
     return r;
 }
@@ -99,24 +185,25 @@ md_recv_handle(md_recv_t *r, const void *body, size_t len, uint64_t now_ms)
         sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "undecodable event: %s", sfb_rc_str(rc));
         return;
     }
-    md_agg_track_seq(r->agg, ev.seq);
-    r->dirty = true;
-    uint64_t ts = ev.ts_ms ? ev.ts_ms : now_ms;
-    if (ts > now_ms + md_agg_interval_ms(r->agg)) {
-        md_health_add(r->health, MD_H_FUTURE, 1);
+    r->wall_ms = now_ms;
+    md_catchup_live(r->cu, &ev, r->mono_ms);
+}
+
+void
+md_recv_handle_reply(md_recv_t *r, const void *frame, size_t len, uint64_t now_ms)
+{
+    sfb_msg_t m;
+    sfb_rc_t rc = sfb_msg_decode(frame, len, &m);
+    if (rc == SFB_OK && m.type != SFB_MSG_REPLAY_REPLY)
+        rc = SFB_BAD_TYPE;
+    if (rc != SFB_OK) {
+        md_health_add(r->health, MD_H_DECODE_ERRORS, 1);
+        sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "bad frame from the matcher: %s",
+                        sfb_rc_str(rc));
         return;
     }
-    switch (md_agg_when(r->agg, ts)) {
-    case MD_TS_LATE:
-        md_health_add(r->health, MD_H_LATE, 1);
-        return;
-    case MD_TS_AHEAD:
-        s_close_interval(r, ts);
-        break;
-    case MD_TS_CURRENT:
-        break;
-    }
-    md_agg_apply(r->agg, &ev);
+    r->wall_ms = now_ms;
+    md_catchup_reply(r->cu, m.req_id, &m.u.replay_reply, r->mono_ms);
 }
 
 int
@@ -124,6 +211,8 @@ md_recv_checkpoint(md_recv_t *r)
 {
     if (r->cfg.state_dir == NULL)
         return 0;
+    if (md_catchup_has_position(r->cu))
+        md_agg_set_position(r->agg, md_catchup_epoch(r->cu), md_catchup_last_seq(r->cu));
     sfb_buf_reset(&r->buf);
     md_agg_save(r->agg, &r->buf);
     r->last_ckpt_ms = sfb_now_ms();
@@ -141,7 +230,11 @@ md_recv_checkpoint(md_recv_t *r)
 void
 md_recv_tick(md_recv_t *r, uint64_t now_ms, uint64_t mono_ms)
 {
-    if (now_ms >= md_agg_end_ms(r->agg) + r->cfg.grace_ms)
+    r->wall_ms = now_ms;
+    r->mono_ms = mono_ms;
+    md_catchup_tick(r->cu, mono_ms);
+    /* while events are being replayed, some may still belong to the interval: wait */
+    if (now_ms >= md_agg_end_ms(r->agg) + r->cfg.grace_ms && !md_catchup_is_busy(r->cu))
         s_close_interval(r, now_ms);
     if (r->dirty && mono_ms - r->last_ckpt_ms >= r->cfg.checkpoint_ms)
         md_recv_checkpoint(r);
@@ -172,29 +265,75 @@ s_drain(md_recv_t *r, void *sub)
     }
 }
 
+/* Read every queued reply from the matcher without blocking. Replies are single frames. */
+static void
+s_drain_replies(md_recv_t *r, void *dealer)
+{
+    for (int i = 0; i < S_DRAIN_MAX; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        bool single = !zmq_msg_more(&msg);
+        if (single)
+            md_recv_handle_reply(r, zmq_msg_data(&msg), zmq_msg_size(&msg), sfb_wall_ms());
+        while (zmq_msg_more(&msg)) { /* not our framing: drop the whole message */
+            zmq_msg_close(&msg);
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, dealer, ZMQ_DONTWAIT) < 0)
+                break;
+        }
+        if (!single)
+            md_health_add(r->health, MD_H_DECODE_ERRORS, 1);
+        zmq_msg_close(&msg);
+    }
+}
+
+/* Connect the SUB first (so live events are buffered while the replay catches up), then the
+ * DEALER to the matcher if one is configured. Return 0 or -1. */
+static int
+s_connect(md_recv_t *r, zsock_t **sub_p, zsock_t **dealer_p)
+{
+    zsock_t *sub = *sub_p = zsock_new(ZMQ_SUB);
+    if (sub == NULL)
+        return -1;
+    zsock_set_rcvhwm(sub, 1000000);
+    for (int k = 0; k < SFB_EV_KIND_COUNT; k++)
+        zsock_set_subscribe(sub, sfb_event_topic((sfb_event_kind_t)k));
+    if (zsock_connect(sub, "%s", r->cfg.events_ep) != 0)
+        return -1;
+    if (r->cfg.matcher_ep == NULL || r->cfg.replay_send != NULL)
+        return 0;
+    zsock_t *dealer = *dealer_p = zsock_new(ZMQ_DEALER);
+    if (dealer == NULL)
+        return -1;
+    zsock_set_linger(dealer, 0);
+    zsock_set_maxmsgsize(dealer, SFB_MSG_MAX_BYTES);
+    if (zsock_connect(dealer, "%s", r->cfg.matcher_ep) != 0) {
+        sfb_log(SFB_ERROR, S_MOD, "cannot connect the DEALER to %s", r->cfg.matcher_ep);
+        return -1;
+    }
+    r->dealer = zsock_resolve(dealer);
+    return 0;
+}
+
 static void
 s_actor(zsock_t *pipe, void *args)
 {
     md_recv_t *r = args;
-    zsock_t *sub = zsock_new(ZMQ_SUB);
-    int ok = sub != NULL;
-    if (ok) {
-        zsock_set_rcvhwm(sub, 1000000);
-        for (int k = 0; k < SFB_EV_KIND_COUNT; k++)
-            zsock_set_subscribe(sub, sfb_event_topic((sfb_event_kind_t)k));
-        ok = zsock_connect(sub, "%s", r->cfg.events_ep) == 0;
-    }
+    zsock_t *sub = NULL, *dealer = NULL;
+    int ok = s_connect(r, &sub, &dealer) == 0;
     zsock_signal(pipe, 0);          /* zactor_new's handshake, which ignores the status */
     zsock_signal(pipe, ok ? 0 : 1); /* read by md_recv_start */
-    if (!ok) {
-        zsock_destroy(&sub);
-        return;
-    }
-    zmq_pollitem_t items[2] = {{zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
-                               {zsock_resolve(sub), 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[3] = {{zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
+                               {ok ? zsock_resolve(sub) : NULL, 0, ZMQ_POLLIN, 0},
+                               {r->dealer, 0, ZMQ_POLLIN, 0}};
+    int n_items = r->dealer ? 3 : 2;
     long wait_ms = r->cfg.checkpoint_ms < 100 ? (long)r->cfg.checkpoint_ms + 1 : 100;
-    for (;;) {
-        int rc = zmq_poll(items, 2, wait_ms);
+    while (ok) {
+        int rc = zmq_poll(items, n_items, wait_ms);
         if (rc < 0 && errno != EINTR)
             break;
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
@@ -204,11 +343,20 @@ s_actor(zsock_t *pipe, void *args)
             if (term)
                 break;
         }
+        r->mono_ms = sfb_now_ms();
+        /* live events first, also before a reply: what came live need not be counted lost */
         if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
             s_drain(r, zsock_resolve(sub));
+        if (rc > 0 && n_items == 3 && (items[2].revents & ZMQ_POLLIN)) {
+            s_drain(r, zsock_resolve(sub));
+            s_drain_replies(r, r->dealer);
+        }
         md_recv_tick(r, sfb_wall_ms(), sfb_now_ms());
     }
-    md_recv_checkpoint(r);
+    if (ok)
+        md_recv_checkpoint(r);
+    r->dealer = NULL;
+    zsock_destroy(&dealer);
     zsock_destroy(&sub);
 }
 
@@ -217,7 +365,8 @@ md_recv_start(md_recv_t *r)
 {
     r->actor = zactor_new(s_actor, r);
     if (r->actor == NULL || zsock_wait(r->actor) != 0) {
-        sfb_log(SFB_ERROR, S_MOD, "cannot connect the SUB socket to %s", r->cfg.events_ep);
+        sfb_log(SFB_ERROR, S_MOD, "cannot connect the SUB socket to %s or the DEALER to %s",
+                r->cfg.events_ep, r->cfg.matcher_ep ? r->cfg.matcher_ep : "(none)");
         zactor_destroy(&r->actor);
         return -1;
     }
@@ -232,8 +381,10 @@ md_recv_destroy(md_recv_t **recv_p)
     md_recv_t *r = *recv_p;
     if (r->actor)
         zactor_destroy(&r->actor);
+    md_catchup_destroy(&r->cu);
     md_agg_destroy(&r->agg);
     sfb_buf_dispose(&r->buf);
+    sfb_buf_dispose(&r->req);
     free(r);
     *recv_p = NULL;
 }

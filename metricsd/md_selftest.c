@@ -8,9 +8,10 @@ static const struct {
     const char *name;
     int (*fn)(void);
 } s_tests[] = {
-    {"md_agg", md_agg_test},       {"md_ckpt", md_ckpt_test}, {"md_evjson", md_evjson_test},
-    {"md_prom", md_prom_test},     {"md_recv", md_recv_test}, {"md_report", md_report_test},
-    {"md_server", md_server_test}, {"md_set", md_set_test},   {"md_statslog", md_statslog_test},
+    {"md_agg", md_agg_test},           {"md_catchup", md_catchup_test}, {"md_ckpt", md_ckpt_test},
+    {"md_evjson", md_evjson_test},     {"md_prom", md_prom_test},       {"md_recv", md_recv_test},
+    {"md_report", md_report_test},     {"md_server", md_server_test},   {"md_set", md_set_test},
+    {"md_statslog", md_statslog_test},
 };
 
 int

@@ -4,6 +4,7 @@
 #define MD_SELFTEST_H
 
 int md_agg_test(void);
+int md_catchup_test(void);
 int md_ckpt_test(void);
 int md_evjson_test(void);
 int md_prom_test(void);
