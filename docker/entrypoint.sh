@@ -3,7 +3,8 @@
 # endpoints; every flag of the binary may still be passed after the role.
 #   frontend: SFB_ADDR (:8080), SFB_MATCHER, SFB_METRICSD, SFB_CERT/SFB_KEY (else plain HTTP),
 #             SFB_TRUSTED_HOPS
-#   matcher:  SFB_ROUTER, SFB_PUB, SFB_BRIDGE_LIST, SFB_ALLOWED_RELAY_PATTERN, SFB_STATE_DIR
+#   matcher:  SFB_ROUTER, SFB_PUB, SFB_BRIDGE_LIST, SFB_ALLOWED_RELAY_PATTERN, SFB_STATE_DIR,
+#             SFB_METRICS_INTERVAL (must equal metricsd's)
 #   metricsd: SFB_EVENTS, SFB_LISTEN, SFB_MATCHER, SFB_METRICS_LOG, SFB_METRICS_INTERVAL,
 #             SFB_PROMETHEUS_ADDR, SFB_STATE_DIR
 #   events:   SFB_EVENTS
@@ -27,7 +28,7 @@ frontend)
 matcher)
     set -- --router "${SFB_ROUTER:-tcp://*:5555}" --pub "${SFB_PUB:-tcp://*:5556}" \
         --allowed-relay-pattern "${SFB_ALLOWED_RELAY_PATTERN:-snowflake.torproject.net\$}" \
-        --state-dir "${SFB_STATE_DIR:-/var/lib/snowflake/state}" "$@"
+        --metrics-interval "${SFB_METRICS_INTERVAL:-24h}" --state-dir "${SFB_STATE_DIR:-/var/lib/snowflake/state}" "$@"
     if [ -n "${SFB_BRIDGE_LIST:-}" ]; then
         set -- --bridge-list-path "$SFB_BRIDGE_LIST" "$@"
     fi

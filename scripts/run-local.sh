@@ -40,7 +40,7 @@ if [ -x "$BUILD/metricsd/snowflake-metricsd" ]; then
 fi
 "$BUILD/matcher/snowflake-matcher" --router "$MATCHER" --pub "$EVENTS" \
     --bridge-list-path "$BRIDGE_LIST" --allowed-relay-pattern "$ALLOWED_RELAY_PATTERN" \
-    --state-dir "$RUNDIR/state" &
+    --metrics-interval "$METRICS_INTERVAL" --state-dir "$RUNDIR/state" &
 pids="$pids $!"
 # Frontends answer with the error forms until they reach the matcher: start them once it is up.
 waitfile() {
