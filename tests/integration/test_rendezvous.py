@@ -173,7 +173,7 @@ class Concurrency(unittest.TestCase):
             n = 60
             polls = [Async(b.ports[i % 2], "POST", "/proxy", proxy_body("p%03d" % i))
                      for i in range(n)]
-            wait_for(lambda: debug_count(b.port) == n, 10, "all proxies held")
+            wait_for(lambda: debug_count(b.port) == n, 30, "all proxies held")
             clients = [Async(b.ports[(i + 1) % 2], "POST", "/client",
                              client_body("offer%03d" % i, nat="unrestricted"))
                        for i in range(n // 2)]
