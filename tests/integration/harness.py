@@ -202,6 +202,9 @@ class Broker:
         self.procs.append(f)
         wait_for(lambda: port_open(port) or not f.alive(), 10, "frontend port %d" % port)
         assert f.alive(), "frontend exited: %r" % f.output()[-2000:]
+        # ready once it reaches the matcher (ZeroMQ connects in the background)
+        wait_for(lambda: request(port, "GET", "/debug", tls=self.tls).status == 200, 10,
+                 "frontend %d connected to the matcher" % port)
         self.ports.append(port)
         self.frontends.append(f)
         return port
@@ -315,6 +318,8 @@ class Async:
 def debug_count(port):
     """Number of proxies the matcher holds, from /debug's first line."""
     r = request(port, "GET", "/debug")
+    if r.status != 200:
+        return -1  # the frontend has no matcher connection (yet)
     first = r.body.split(b"\n", 1)[0]
     return int(first.rsplit(b" ", 1)[1])
 
