@@ -33,7 +33,9 @@ s_usage(void)
             "  --path P          get: path (/hello)\n"
             "  --nat N --pattern P   proxy NAT (unknown) and AcceptedRelayPattern\n"
             "  --offer-file F --answer-file F   captured /client and /answer bodies\n"
-            "  --rss-pids P[,P..]  hold: broker processes whose VmRSS is summed\n");
+            "  --rss-pids P[,P..]  hold: broker processes whose VmRSS is summed\n"
+            "  --debug-expect N  hold: sample once /debug shows N (default --hold; for N\n"
+            "                    split over several sfb-load processes)\n");
     exit(2);
 }
 
@@ -88,13 +90,25 @@ typedef struct {
 static void
 s_parse(int argc, char **argv, s_cfg_t *cfg)
 {
-    static const struct option lo[] = {
-        {"scenario", 1, 0, 's'},    {"host", 1, 0, 'H'},     {"ports", 1, 0, 'p'},
-        {"src", 1, 0, 'S'},         {"conns", 1, 0, 'c'},    {"proxies", 1, 0, 'P'},
-        {"clients", 1, 0, 'C'},     {"hold", 1, 0, 'h'},     {"connect-rate", 1, 0, 'r'},
-        {"duration", 1, 0, 'd'},    {"warmup", 1, 0, 'w'},   {"path", 1, 0, 'u'},
-        {"nat", 1, 0, 'n'},         {"pattern", 1, 0, 'a'},  {"offer-file", 1, 0, 'o'},
-        {"answer-file", 1, 0, 'A'}, {"rss-pids", 1, 0, 'R'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"scenario", 1, 0, 's'},
+                                       {"host", 1, 0, 'H'},
+                                       {"ports", 1, 0, 'p'},
+                                       {"src", 1, 0, 'S'},
+                                       {"conns", 1, 0, 'c'},
+                                       {"proxies", 1, 0, 'P'},
+                                       {"clients", 1, 0, 'C'},
+                                       {"hold", 1, 0, 'h'},
+                                       {"connect-rate", 1, 0, 'r'},
+                                       {"duration", 1, 0, 'd'},
+                                       {"warmup", 1, 0, 'w'},
+                                       {"path", 1, 0, 'u'},
+                                       {"nat", 1, 0, 'n'},
+                                       {"pattern", 1, 0, 'a'},
+                                       {"offer-file", 1, 0, 'o'},
+                                       {"answer-file", 1, 0, 'A'},
+                                       {"rss-pids", 1, 0, 'R'},
+                                       {"debug-expect", 1, 0, 'E'},
+                                       {0, 0, 0, 0}};
     load_opts_t *o = &cfg->o;
     *o = (load_opts_t){.conns = 50,
                        .proxies = 200,
@@ -163,6 +177,9 @@ s_parse(int argc, char **argv, s_cfg_t *cfg)
         case 'R':
             o->nrss = s_int_list(optarg, cfg->pids, S_MAX_PIDS);
             break;
+        case 'E':
+            o->debug_expect = strtoul(optarg, NULL, 10);
+            break;
         default:
             s_usage();
         }
@@ -170,6 +187,8 @@ s_parse(int argc, char **argv, s_cfg_t *cfg)
     if (!have_scenario || optind != argc || nsrc < 0 || nsrc > S_MAX_SRCS)
         s_usage();
     o->rss_pids = cfg->pids;
+    if (o->debug_expect == 0)
+        o->debug_expect = o->hold;
     if (o->duration_s < 0)
         o->duration_s = o->scenario == LOAD_SC_HOLD ? 60 : 5;
     cfg->ntargets = s_int_list(ports, nports, S_MAX_TARGETS);
@@ -274,7 +293,11 @@ s_print(const load_run_t *r, size_t nconns)
     for (int i = 0; i < LOAD_B_COUNT; i++)
         printf("%s\"%s\":%llu", i ? "," : "", load_body_name((load_body_t)i),
                (unsigned long long)r->bodies[i]);
-    printf("},\"rendezvous\":%llu,\"rendezvous_per_s\":%.1f", (unsigned long long)r->rendezvous,
+    uint64_t total = 0;
+    for (int i = 0; i < LOAD_B_COUNT; i++)
+        total += r->bodies[i];
+    printf("},\"total\":%llu,\"rendezvous\":%llu,\"rendezvous_per_s\":%.1f",
+           (unsigned long long)total, (unsigned long long)r->rendezvous,
            (double)r->rendezvous / win);
     if (o->scenario == LOAD_SC_HOLD) {
         double per =

@@ -286,13 +286,11 @@ s_hold_fill(load_run_t *r, uint64_t now)
         return;
     }
     load_conn_t *d = load_engine_conn(r->eng, n);
-    uint64_t errs = 0;
-    for (int i = 0; i < LOAD_E_COUNT; i++)
-        errs += r->errors[i];
-    if (r->debug_held + errs + r->early >= n ||
+    if (r->debug_held >= r->o->debug_expect ||
         (s_debug_start_ns && now - s_debug_start_ns > S_SETTLE_NS)) {
         r->rss_held_kb = load_rss_kb(r->o->rss_pids, r->o->nrss);
         r->hold_sampled_ns = now;
+        load_conn_close(r->eng, d); /* or h2o's keep-alive timeout closes it during the hold */
         return;
     }
     if (d->connected && !d->busy && now - s_last_debug_ns > S_DEBUG_EVERY_NS) {

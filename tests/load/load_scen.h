@@ -38,6 +38,7 @@ typedef struct {
     size_t conns;             /* connections (GET/PROXY/CLIENT) */
     size_t proxies, clients;  /* RENDEZVOUS: proxy loops and client loops */
     size_t hold;              /* HOLD: polls to hold */
+    size_t debug_expect;      /* HOLD: /debug count that means all are held (several processes) */
     double connect_rate;      /* HOLD: connections opened per second */
     double duration_s;        /* measured window (HOLD: the whole run's bound) */
     double warmup_s;          /* before the window: not counted */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #define S_KIND_BITS 2
@@ -256,8 +257,15 @@ main(int argc, char **argv)
             s_start_cycle(&b, free_slots[--nfree]);
             next_ns += step_ns;
         }
+        if (nfree > 0 && step_ns && next_ns > now && next_ns - now < 1000000) {
+            /* sleep rather than spin, so libzmq's I/O thread on this core gets to run */
+            struct timespec ts = {0, (long)(next_ns - now)};
+            nanosleep(&ts, NULL);
+            s_pump(&b, 0, free_slots, &nfree);
+            continue;
+        }
         int wait_ms = nfree > 0 && step_ns ? (int)((next_ns - now) / 1000000) : 5;
-        s_pump(&b, nfree > 0 && step_ns ? wait_ms : 5, free_slots, &nfree);
+        s_pump(&b, wait_ms, free_slots, &nfree);
     }
     s_print(&b, duration, window, rate);
     zmq_close(b.sock);
