@@ -85,7 +85,8 @@ w(f"Each HTTP figure is the **median of {machine['runs']} runs** of {machine['se
   "server process and thread (`/proc/PID/stat`) divided by the responses: steadier than "
   "req/s when the machine is noisy. Latency percentiles come from a log-linear histogram "
   "(≤ 3 % bucket error). The load generator is `sfb-load` (tests/load/, epoll, as cheap per "
-  "request as wrk: see the wrk row).\n")
+  "request as wrk; the wrk row is one cross-check run against the same server, so read "
+  "it with its idle level).\n")
 
 w("## HTTP: broker against the h2o hello-world reference\n")
 w("The reference `sfb-hello` is libh2o-evloop with the frontend's own settings, answering "

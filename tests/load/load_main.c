@@ -87,29 +87,29 @@ typedef struct {
     int pids[S_MAX_PIDS];                      /* --rss-pids */
 } s_cfg_t;
 
+static const struct option s_long_opts[] = {{"scenario", 1, 0, 's'},
+                                            {"host", 1, 0, 'H'},
+                                            {"ports", 1, 0, 'p'},
+                                            {"src", 1, 0, 'S'},
+                                            {"conns", 1, 0, 'c'},
+                                            {"proxies", 1, 0, 'P'},
+                                            {"clients", 1, 0, 'C'},
+                                            {"hold", 1, 0, 'h'},
+                                            {"connect-rate", 1, 0, 'r'},
+                                            {"duration", 1, 0, 'd'},
+                                            {"warmup", 1, 0, 'w'},
+                                            {"path", 1, 0, 'u'},
+                                            {"nat", 1, 0, 'n'},
+                                            {"pattern", 1, 0, 'a'},
+                                            {"offer-file", 1, 0, 'o'},
+                                            {"answer-file", 1, 0, 'A'},
+                                            {"rss-pids", 1, 0, 'R'},
+                                            {"debug-expect", 1, 0, 'E'},
+                                            {0, 0, 0, 0}};
+
 static void
-s_parse(int argc, char **argv, s_cfg_t *cfg)
+s_defaults(load_opts_t *o)
 {
-    static const struct option lo[] = {{"scenario", 1, 0, 's'},
-                                       {"host", 1, 0, 'H'},
-                                       {"ports", 1, 0, 'p'},
-                                       {"src", 1, 0, 'S'},
-                                       {"conns", 1, 0, 'c'},
-                                       {"proxies", 1, 0, 'P'},
-                                       {"clients", 1, 0, 'C'},
-                                       {"hold", 1, 0, 'h'},
-                                       {"connect-rate", 1, 0, 'r'},
-                                       {"duration", 1, 0, 'd'},
-                                       {"warmup", 1, 0, 'w'},
-                                       {"path", 1, 0, 'u'},
-                                       {"nat", 1, 0, 'n'},
-                                       {"pattern", 1, 0, 'a'},
-                                       {"offer-file", 1, 0, 'o'},
-                                       {"answer-file", 1, 0, 'A'},
-                                       {"rss-pids", 1, 0, 'R'},
-                                       {"debug-expect", 1, 0, 'E'},
-                                       {0, 0, 0, 0}};
-    load_opts_t *o = &cfg->o;
     *o = (load_opts_t){.conns = 50,
                        .proxies = 200,
                        .clients = 50,
@@ -121,10 +121,48 @@ s_parse(int argc, char **argv, s_cfg_t *cfg)
                        .host = "127.0.0.1",
                        .nat = "unknown",
                        .pattern = "snowflake.torproject.net$"};
+}
+
+/* Check the parsed options and derive the addresses; exit 2 on a usage error. */
+static void
+s_finish(s_cfg_t *cfg, const char *host, const char *ports, int nsrc, bool ok)
+{
+    load_opts_t *o = &cfg->o;
+    int nports[S_MAX_TARGETS];
+    if (!ok || nsrc < 0 || nsrc > S_MAX_SRCS)
+        s_usage();
+    o->rss_pids = cfg->pids;
+    if (o->debug_expect == 0)
+        o->debug_expect = o->hold;
+    if (o->duration_s < 0)
+        o->duration_s = o->scenario == LOAD_SC_HOLD ? 60 : 5;
+    cfg->ntargets = s_int_list(ports, nports, S_MAX_TARGETS);
+    for (size_t i = 0; i < cfg->ntargets; i++) {
+        cfg->targets[i] =
+            (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)nports[i])};
+        if (inet_pton(AF_INET, host, &cfg->targets[i].sin_addr) != 1)
+            s_usage();
+    }
+    for (int i = 0; i < nsrc; i++)
+        cfg->srcs[i].s_addr = htonl(0x7f000002u + (uint32_t)i);
+    cfg->nsrc = (size_t)nsrc;
+    bool needs_offer = o->scenario == LOAD_SC_CLIENT || o->scenario == LOAD_SC_RENDEZVOUS;
+    if ((needs_offer && o->offer_body == NULL) ||
+        (o->scenario == LOAD_SC_RENDEZVOUS && o->answer_body == NULL)) {
+        fprintf(stderr, "sfb-load: this scenario needs --offer-file (and --answer-file)\n");
+        exit(2);
+    }
+}
+
+static void
+s_parse(int argc, char **argv, s_cfg_t *cfg)
+{
+    load_opts_t *o = &cfg->o;
+    s_defaults(o);
     const char *host = "127.0.0.1", *ports = "8080";
-    int nports[S_MAX_TARGETS], nsrc = 0, opt;
+    int nsrc = 0, opt;
     bool have_scenario = false;
-    while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", s_long_opts, NULL)) != -1) {
         switch (opt) {
         case 's':
             o->scenario = s_scenario(optarg), have_scenario = true;
@@ -184,29 +222,7 @@ s_parse(int argc, char **argv, s_cfg_t *cfg)
             s_usage();
         }
     }
-    if (!have_scenario || optind != argc || nsrc < 0 || nsrc > S_MAX_SRCS)
-        s_usage();
-    o->rss_pids = cfg->pids;
-    if (o->debug_expect == 0)
-        o->debug_expect = o->hold;
-    if (o->duration_s < 0)
-        o->duration_s = o->scenario == LOAD_SC_HOLD ? 60 : 5;
-    cfg->ntargets = s_int_list(ports, nports, S_MAX_TARGETS);
-    for (size_t i = 0; i < cfg->ntargets; i++) {
-        cfg->targets[i] =
-            (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)nports[i])};
-        if (inet_pton(AF_INET, host, &cfg->targets[i].sin_addr) != 1)
-            s_usage();
-    }
-    for (int i = 0; i < nsrc; i++)
-        cfg->srcs[i].s_addr = htonl(0x7f000002u + (uint32_t)i);
-    cfg->nsrc = (size_t)nsrc;
-    bool needs_offer = o->scenario == LOAD_SC_CLIENT || o->scenario == LOAD_SC_RENDEZVOUS;
-    if ((needs_offer && o->offer_body == NULL) ||
-        (o->scenario == LOAD_SC_RENDEZVOUS && o->answer_body == NULL)) {
-        fprintf(stderr, "sfb-load: this scenario needs --offer-file (and --answer-file)\n");
-        exit(2);
-    }
+    s_finish(cfg, host, ports, nsrc, have_scenario && optind == argc);
 }
 
 static void
