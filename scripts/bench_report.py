@@ -84,7 +84,7 @@ w(f"Each HTTP figure is the **median of {machine['runs']} runs** of {machine['se
   "*idle %*: other engineers share this 2-core VM). *Server CPU* is utime+stime of every "
   "server process and thread (`/proc/PID/stat`) divided by the responses: steadier than "
   "req/s when the machine is noisy. Latency percentiles come from a log-linear histogram "
-  "(≤ 3 % bucket error). The load generator is `sfb-load` (tests/load/, epoll, as cheap per "
+  "(≤ 3 % bucket error). The load generator is `sfb-load` (tests/load/, epoll, about as cheap per "
   "request as wrk; the wrk row is one cross-check run against the same server, so read "
   "it with its idle level).\n")
 
