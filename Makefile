@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build build-asan build-fuzz run test test-fast fuzz format format-check clean
+.PHONY: all deps build build-asan build-fuzz run test test-fast fuzz format format-check clean bench
 
 all: build
 
@@ -51,6 +51,12 @@ run: build
 test: build build-asan format-check
 	cd $(BUILD) && ctest --output-on-failure --timeout 300
 	cd $(BUILD_ASAN) && ctest --output-on-failure --timeout 300 -LE no-asan
+
+# The benchmarks of BENCHMARKS.md against the release build, references measured in the same
+# run (< 10 minutes; not part of `make test`). Rewrites BENCHMARKS.md and docs/bench/.
+# Knobs: BENCH_RUNS, BENCH_SECONDS, HOLDS, REFERENCE_BROKER (see scripts/bench.sh).
+bench: build
+	@BUILD=$(BUILD) bash scripts/bench.sh
 
 # Only the release build (quicker while developing).
 test-fast: build

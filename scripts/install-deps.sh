@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config cmake clang libclang-rt-14-dev clang-format
 libh2o-evloop-dev libssl-dev libzmq3-dev libczmq-dev libmsgpack-dev libmaxminddb-dev libjansson-dev
 libcmocka-dev mmdb-bin libmaxmind-db-writer-perl tor-geoipdb
 python3 python3-zmq python3-msgpack curl openssl iproute2 bc
-snowflake-proxy snowflake-client docker-compose systemd prometheus"
+snowflake-proxy snowflake-client docker-compose systemd prometheus
+wrk gnuplot-nox util-linux"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
