@@ -5,6 +5,7 @@
 
 int sfb_amp_test(void);
 int sfb_buf_test(void);
+int sfb_curve_test(void);
 int sfb_event_test(void);
 int sfb_json_test(void);
 int sfb_log_test(void);
