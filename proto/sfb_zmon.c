@@ -36,7 +36,7 @@ struct sfb_zmon {
     _Atomic uint64_t refused_other;     /* ... */
     s_watched_t watched[S_MAX_WATCHED]; /* actor thread only */
     size_t n_watched;                   /* actor thread only */
-    sfb_ratelim_t rl;                   /* actor thread only */
+    sfb_ratelim_t rl[3];                /* per kind of refusal; actor thread only */
 };
 
 static _Atomic unsigned s_next_id; /* makes inproc endpoints unique within the process */
@@ -60,27 +60,32 @@ s_count(sfb_zmon_t *m, const s_watched_t *w, uint16_t event, uint32_t value)
 {
     const char *reason;
     char buf[64];
+    int kind;
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         atomic_fetch_add(&m->accepted, 1);
         return;
     }
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
         atomic_fetch_add(&m->refused_auth, 1);
+        kind = 0;
         snprintf(buf, sizeof buf, "client key not allowed (ZAP %u)", (unsigned)value);
         reason = buf;
     } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
         atomic_fetch_add(&m->refused_proto, 1);
+        kind = 1;
         reason = s_proto_reason(value);
     } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
         atomic_fetch_add(&m->refused_other, 1);
-        reason = "handshake failed";
+        kind = 2;
+        reason = "handshake not completed (a peer without CURVE, or with a wrong server key, "
+                 "may close first)";
     } else {
         return;
     }
     if (m->on_refused != NULL)
         m->on_refused(m->arg);
-    sfb_log_ratelim(&m->rl, SFB_WARN, S_MOD, "%s refused a peer: %s (%llu refused so far)", w->name,
-                    reason, (unsigned long long)sfb_zmon_refused(m));
+    sfb_log_ratelim(&m->rl[kind], SFB_WARN, S_MOD, "%s refused a peer: %s (%llu refused so far)",
+                    w->name, reason, (unsigned long long)sfb_zmon_refused(m));
 }
 
 /* Read one event: [u16 event][u32 value] then the endpoint frame. */
@@ -166,7 +171,8 @@ sfb_zmon_new(sfb_zmon_fn *on_refused, void *arg)
     sfb_zmon_t *m = sfb_xcalloc(1, sizeof *m);
     m->on_refused = on_refused;
     m->arg = arg;
-    m->rl.interval_ms = 10000;
+    for (size_t i = 0; i < sizeof m->rl / sizeof m->rl[0]; i++)
+        m->rl[i].interval_ms = 10000;
     /* the thread inherits this mask: a signal must never interrupt it */
     sigset_t all, old;
     sigfillset(&all);
