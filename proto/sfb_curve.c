@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #define S_MOD "sfb.curve"
-#define S_FILE_MAX_BYTES 65536 /* a certificate is a few hundred bytes */
+#define S_FILE_MAX_BYTES 16384 /* a certificate is a few hundred bytes */
 #define S_PATH_MAX 240         /* zcert's own buffers hold 256 bytes with "_secret" */
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* libzmq 4.3 DRAFT option, accepted by Debian's build */
@@ -64,7 +64,16 @@ s_load(const char *path, char *err, size_t err_len)
         s_err(err, err_len, "%s: not a certificate file", path);
         return NULL;
     }
-    zconfig_t *root = zconfig_load(path);
+    /* read it ourselves: CZMQ 4.2.1's zconfig_load leaks its zfile on a syntax error */
+    char text[S_FILE_MAX_BYTES + 1];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(text, 1, S_FILE_MAX_BYTES, f) : 0;
+    bool read_ok = f != NULL && !ferror(f);
+    if (f != NULL)
+        fclose(f);
+    text[n] = '\0';
+    zconfig_t *root = read_ok ? zconfig_str_load(text) : NULL;
+    explicit_bzero(text, n); /* may hold a secret key */
     if (root == NULL)
         s_err(err, err_len, "%s: not a certificate file (ZPL syntax)", path);
     return root;

@@ -27,8 +27,10 @@ CORE, FE = TAG + "core", TAG + "fe"
 CORE_IP = "10.78.1.1"
 GOOD, BAD, PLAIN = 8080, 8081, 8082  # frontends: allowed key, unknown key, no CURVE
 NO_MATCH = b'{"Status":"no match","Offer":"","NAT":"","RelayURL":""}'
+# metricsd's known libh2o-evloop leaks (metricsd/lsan.supp) under ASan
 ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66",
-           UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=67")
+           UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=67",
+           LSAN_OPTIONS="suppressions=" + os.path.join(HERE, "..", "..", "metricsd", "lsan.supp"))
 
 
 def sh(*args):
