@@ -101,6 +101,9 @@ sfb_curve_new(const char *cert_path, char *err, size_t err_len)
     zconfig_t *root = s_load(path, err, err_len);
     if (root == NULL)
         return NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+        sfb_log(SFB_WARN, S_MOD, "%s holds a secret key but others may read it (chmod 600)", path);
     sfb_curve_t *c = sfb_xcalloc(1, sizeof *c);
     char derived[SFB_CURVE_KEY_TXT], secret_txt[SFB_CURVE_KEY_TXT];
     if (s_key(root, "curve/public-key", path, c->public_key, err, err_len) != 0 ||

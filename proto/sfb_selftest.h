@@ -12,5 +12,6 @@ int sfb_log_test(void);
 int sfb_msg_test(void);
 int sfb_opt_test(void);
 int sfb_types_test(void);
+int sfb_zmon_test(void);
 
 #endif
