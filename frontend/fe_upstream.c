@@ -376,6 +376,8 @@ fe_upstream_new(h2o_context_t *ctx, const fe_upstream_config_t *cfg)
     zsock_set_sndhwm(up->dealer, S_HWM);
     zsock_set_rcvhwm(up->dealer, S_HWM);
     zsock_set_linger(up->dealer, S_LINGER_MS);
+    if (cfg->curve != NULL && sfb_curve_apply_client(cfg->curve, up->dealer, cfg->server_key) != 0)
+        goto fail;
     if (zsock_connect(up->dealer, "%s", cfg->endpoint) != 0) {
         sfb_log(SFB_ERROR, "fe.upstream", "cannot connect to %s endpoint %s: %s", up->peer,
                 cfg->endpoint, zmq_strerror(zmq_errno()));

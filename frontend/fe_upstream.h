@@ -6,6 +6,7 @@
 #ifndef FE_UPSTREAM_H
 #define FE_UPSTREAM_H
 
+#include "sfb_curve.h"
 #include "sfb_msg.h"
 
 #include <h2o.h>
@@ -41,14 +42,16 @@ typedef struct {
 
 /** How to reach one peer process. */
 typedef struct {
-    const char *endpoint; /* ZeroMQ endpoint of the peer's ROUTER (copied by libzmq) */
-    const char *peer;     /* "matcher" or "metricsd": for log lines (a string literal) */
-    bool cancels;         /* send CANCEL when a held request's peer goes away or on shutdown */
+    const char *endpoint;     /* ZeroMQ endpoint of the peer's ROUTER (copied by libzmq) */
+    const char *peer;         /* "matcher" or "metricsd": for log lines (a string literal) */
+    bool cancels;             /* send CANCEL when a held request's peer goes away or on shutdown */
+    const sfb_curve_t *curve; /* CURVE client identity (borrowed), or NULL for a plain link */
+    const char *server_key;   /* with curve: the peer's public key, Z85 (copied by libzmq) */
 } fe_upstream_config_t;
 
-/** Create the DEALER (ZMQ_IMMEDIATE, bounded HWMs), connect it to cfg->endpoint and watch it in
- *  ctx's loop. Call zsys_handler_set(NULL) before, if the process handles its own signals.
- *  Return NULL (after logging why) if the socket cannot be set up. */
+/** Create the DEALER (ZMQ_IMMEDIATE, bounded HWMs, CURVE if cfg->curve), connect it to
+ * cfg->endpoint and watch it in ctx's loop. Call zsys_handler_set(NULL) before, if the process
+ * handles its own signals. Return NULL (after logging why) if the socket cannot be set up. */
 fe_upstream_t *fe_upstream_new(h2o_context_t *ctx, const fe_upstream_config_t *cfg);
 
 /** Finish what is still held (as fe_upstream_shutdown), close the socket, set *up_p NULL. */

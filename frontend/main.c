@@ -7,6 +7,7 @@
 #include "fe_server.h"
 #include "fe_tls.h"
 #include "fe_upstream.h"
+#include "sfb_curve.h"
 #include "sfb_log.h"
 #include "sfb_opt.h"
 
@@ -51,6 +52,9 @@ static const sfb_opt_t s_opts[] = {
     {"metrics-log",    SFB_OPT_REFUSED,  NULL,    0, 0, "belongs to snowflake-metricsd"},
     {"bridge-list-path",      SFB_OPT_REFUSED, NULL, 0, 0, "belongs to snowflake-matcher"},
     {"allowed-relay-pattern", SFB_OPT_REFUSED, NULL, 0, 0, "belongs to snowflake-matcher"},
+    {"curve-cert",     SFB_OPT_STR,      NULL,    0, 0, "this frontend's CURVE certificate (F and F_secret, from snowflake-keygen): CURVE towards the matcher and metricsd"},
+    {"matcher-key",    SFB_OPT_STR,      NULL,    0, 0, "the matcher's public certificate (with --curve-cert)"},
+    {"metricsd-key",   SFB_OPT_STR,      NULL,    0, 0, "metricsd's public certificate (with --curve-cert and --metricsd)"},
 };
 /* clang-format on */
 
@@ -121,11 +125,39 @@ s_geoip_start(const sfb_opts_t *o, fe_geoip_t **g_out)
     return *g_out != NULL ? 0 : -1;
 }
 
+/* --curve-cert needs --matcher-key, and --metricsd-key if there is a --metricsd; the keys
+ * need the cert. Return 0 (*curve_out NULL: plain links) or -1 after a one-line error. */
+static int
+s_curve_load(const sfb_opts_t *o, sfb_curve_t **curve_out, char *mkey, char *rkey)
+{
+    const char *cert = sfb_opts_str(o, "curve-cert"), *mk = sfb_opts_str(o, "matcher-key");
+    const char *rk = sfb_opts_str(o, "metricsd-key"), *rep = sfb_opts_str(o, "metricsd");
+    char err[512] = "";
+    *curve_out = NULL;
+    if (cert == NULL && (mk != NULL || rk != NULL))
+        snprintf(err, sizeof err, "--matcher-key and --metricsd-key need --curve-cert");
+    else if (cert != NULL && (mk == NULL || (rep != NULL && *rep && rk == NULL)))
+        snprintf(err, sizeof err, "--curve-cert needs --matcher-key (and --metricsd-key)");
+    else if (cert != NULL && ((*curve_out = sfb_curve_new(cert, err, sizeof err)) == NULL ||
+                              sfb_curve_load_public(mk, mkey, err, sizeof err) != 0 ||
+                              (rk && sfb_curve_load_public(rk, rkey, err, sizeof err) != 0)))
+        sfb_curve_destroy(curve_out);
+    if (*err == '\0')
+        return 0;
+    sfb_log(SFB_ERROR, "frontend", "CURVE: %s", err);
+    return -1;
+}
+
 static int
 s_check_config(const sfb_opts_t *o, bool tls)
 {
     if (fe_server_check_addr(sfb_opts_str(o, "addr")) != 0)
         return 1;
+    sfb_curve_t *curve;
+    char mkey[SFB_CURVE_KEY_TXT], rkey[SFB_CURVE_KEY_TXT];
+    if (s_curve_load(o, &curve, mkey, rkey) != 0)
+        return 1;
+    sfb_curve_destroy(&curve);
     fe_geoip_t *g;
     if (s_geoip_start(o, &g) != 0)
         return 1;
@@ -237,8 +269,12 @@ static int
 s_serve(const sfb_opts_t *o, bool tls, fe_http_t *http, fe_geoip_t **geoip_p)
 {
     const char *metricsd = sfb_opts_str(o, "metricsd");
-    fe_upstream_config_t mcfg = {sfb_opts_str(o, "matcher"), "matcher", true};
-    fe_upstream_config_t rcfg = {metricsd, "metricsd", false};
+    sfb_curve_t *curve;
+    char mkey[SFB_CURVE_KEY_TXT], rkey[SFB_CURVE_KEY_TXT];
+    if (s_curve_load(o, &curve, mkey, rkey) != 0)
+        return 1;
+    fe_upstream_config_t mcfg = {sfb_opts_str(o, "matcher"), "matcher", true, curve, mkey};
+    fe_upstream_config_t rcfg = {metricsd, "metricsd", false, curve, rkey};
     s_run_t r = {.opts = o, .http = http, .geoip_p = geoip_p};
     r.up = fe_upstream_new(&s_ctx, &mcfg);
     bool ok = r.up != NULL;
@@ -265,6 +301,7 @@ s_serve(const sfb_opts_t *o, bool tls, fe_http_t *http, fe_geoip_t **geoip_p)
     fe_server_destroy(&r.server);
     fe_upstream_destroy(&r.reports);
     fe_upstream_destroy(&r.up);
+    sfb_curve_destroy(&curve);
     return rc;
 }
 

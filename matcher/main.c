@@ -6,6 +6,7 @@
 #include "mt_pub.h"
 #include "mt_router.h"
 #include "mt_tagkey.h"
+#include "sfb_curve.h"
 #include "sfb_log.h"
 #include "sfb_opt.h"
 
@@ -34,6 +35,8 @@ static const sfb_opt_t s_opts[] = {
     {"ip-count-prefix",       SFB_OPT_REFUSED,  NULL,                               0, 0, "proxy churn files are not written; count unique proxy tags from the event stream (docs/events.md)"},
     {"ip-count-interval",     SFB_OPT_REFUSED,  NULL,                               0, 0, "proxy churn files are not written; count unique proxy tags from the event stream (docs/events.md)"},
     {"unsafe-logging",        SFB_OPT_BOOL,     "false",                            0, 0, "do not scrub addresses from logs"},
+    {"curve-cert",            SFB_OPT_STR,      NULL,                               0, 0, "this matcher's CURVE certificate (F and F_secret, from snowflake-keygen): CURVE on the ROUTER and the PUB; needs --curve-allow"},
+    {"curve-allow",           SFB_OPT_STR,      NULL,                               0, 0, "directory of the public certificates of the frontends, metricsd and subscribers allowed in (re-read when it changes)"},
 };
 /* clang-format on */
 
@@ -143,6 +146,52 @@ s_state_dir_ok(const sfb_opts_t *opts)
     return false;
 }
 
+/* --curve-cert and --curve-allow go together; both files must be usable. */
+static bool
+s_curve_ok(const sfb_opts_t *opts)
+{
+    const char *cert = sfb_opts_str(opts, "curve-cert"), *allow = sfb_opts_str(opts, "curve-allow");
+    char err[512];
+    if ((cert == NULL) != (allow == NULL)) {
+        sfb_log(SFB_ERROR, "matcher", "--curve-cert and --curve-allow must be given together");
+        return false;
+    }
+    if (cert == NULL)
+        return true;
+    sfb_curve_t *curve = sfb_curve_new(cert, err, sizeof err);
+    if (curve == NULL) {
+        sfb_log(SFB_ERROR, "matcher", "--curve-cert %s", err);
+        return false;
+    }
+    sfb_curve_destroy(&curve);
+    if (sfb_curve_check_allow_dir(allow, err, sizeof err) < 0) {
+        sfb_log(SFB_ERROR, "matcher", "--curve-allow %s", err);
+        return false;
+    }
+    return true;
+}
+
+/* With --curve-cert: this matcher's certificate, serving the allow-list (zauth). Return 0 with
+ * *curve_out NULL for plain links, 0 with the identity, or -1 (logged). */
+static int
+s_curve_start(const sfb_opts_t *opts, sfb_curve_t **curve_out)
+{
+    const char *cert = sfb_opts_str(opts, "curve-cert");
+    char err[512];
+    *curve_out = NULL;
+    if (cert == NULL)
+        return 0;
+    sfb_curve_t *curve = sfb_curve_new(cert, err, sizeof err);
+    if (curve == NULL ||
+        sfb_curve_serve(curve, sfb_opts_str(opts, "curve-allow"), NULL, NULL, err, sizeof err)) {
+        sfb_log(SFB_ERROR, "matcher", "CURVE: %s", err);
+        sfb_curve_destroy(&curve);
+        return -1;
+    }
+    *curve_out = curve;
+    return 0;
+}
+
 /* Run until a stop signal; return the exit code. */
 static int
 s_run(const sfb_opts_t *opts, mt_bridges_t **bridges_p)
@@ -152,6 +201,7 @@ s_run(const sfb_opts_t *opts, mt_bridges_t **bridges_p)
     mt_pub_t *pub = NULL;
     mt_router_t *router = NULL;
     mt_core_t *core = NULL;
+    sfb_curve_t *curve = NULL;
     zsys_handler_set(NULL); /* before the first socket: our handlers, not CZMQ's */
     zsys_set_logident(PROCESS);
     if (s_signal_pipe(&sig_fd) < 0) {
@@ -160,11 +210,11 @@ s_run(const sfb_opts_t *opts, mt_bridges_t **bridges_p)
     }
     tagkey = mt_tagkey_new(sfb_opts_str(opts, "state-dir"), sfb_opts_ms(opts, "metrics-interval"),
                            sfb_wall_ms());
-    if (tagkey == NULL)
+    if (tagkey == NULL || s_curve_start(opts, &curve) != 0)
         goto fail;
     size_t ring = (size_t)sfb_opts_uint(opts, "event-ring");
-    pub = mt_pub_new(sfb_opts_str(opts, "pub"), ring, tagkey);
-    router = pub ? mt_router_new(sfb_opts_str(opts, "router"), pub) : NULL;
+    pub = mt_pub_new(sfb_opts_str(opts, "pub"), ring, tagkey, curve);
+    router = pub ? mt_router_new(sfb_opts_str(opts, "router"), pub, curve) : NULL;
     if (router == NULL)
         goto fail;
     mt_core_config_t cfg = {sfb_opts_ms(opts, "proxy-timeout"), sfb_opts_ms(opts, "client-timeout"),
@@ -184,6 +234,7 @@ fail:
     mt_router_destroy(&router); /* lingers so the shutdown replies reach the frontends */
     mt_pub_destroy(&pub);
     mt_tagkey_destroy(&tagkey); /* wipes the key from memory; the file stays for a restart */
+    sfb_curve_destroy(&curve);  /* after the sockets it monitors */
     if (sig_fd >= 0)
         close(sig_fd);
     return rc;
@@ -212,7 +263,7 @@ main(int argc, char **argv)
         sfb_log_set_unsafe(true);
     mt_bridges_t *bridges = NULL;
     if (!s_endpoint_ok(opts, "router") || !s_endpoint_ok(opts, "pub") || !s_state_dir_ok(opts) ||
-        (bridges = s_load_bridges(opts)) == NULL) {
+        !s_curve_ok(opts) || (bridges = s_load_bridges(opts)) == NULL) {
         rc = 1;
         goto done;
     }

@@ -33,7 +33,7 @@ struct mt_pub {
 };
 
 mt_pub_t *
-mt_pub_new(const char *endpoint, size_t ring_events, mt_tagkey_t *tagkey)
+mt_pub_new(const char *endpoint, size_t ring_events, mt_tagkey_t *tagkey, sfb_curve_t *curve)
 {
     zsock_t *sock = zsock_new(ZMQ_PUB);
     if (sock == NULL) {
@@ -42,6 +42,11 @@ mt_pub_new(const char *endpoint, size_t ring_events, mt_tagkey_t *tagkey)
     }
     zsock_set_sndhwm(sock, S_SNDHWM);
     zsock_set_linger(sock, S_LINGER_MS);
+    sfb_curve_warn_exposed(curve, "PUB", endpoint);
+    if (curve != NULL && sfb_curve_apply_server(curve, sock, "PUB") != 0) {
+        zsock_destroy(&sock);
+        return NULL;
+    }
     if (zsock_bind(sock, "%s", endpoint) < 0) {
         sfb_log(SFB_ERROR, "mt.pub", "cannot bind PUB on %s: %s", endpoint, zmq_strerror(errno));
         zsock_destroy(&sock);

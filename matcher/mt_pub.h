@@ -6,6 +6,7 @@
 #define MT_PUB_H
 
 #include "mt_tagkey.h"
+#include "sfb_curve.h"
 #include "sfb_event.h"
 #include "sfb_msg.h"
 
@@ -27,8 +28,11 @@ typedef struct mt_pub mt_pub_t;
 
 /** Bind a PUB socket on `endpoint` and keep the last `ring_events` event bodies for replay
  *  (0: no replay). Events given an address are tagged with `tagkey` (borrowed: it must
- *  outlive the publisher; NULL: no tags). Return NULL (after logging why) if it cannot bind. */
-mt_pub_t *mt_pub_new(const char *endpoint, size_t ring_events, mt_tagkey_t *tagkey);
+ *  outlive the publisher; NULL: no tags). With `curve` (borrowed, serving; NULL: plain) the
+ *  socket is a CURVE server and only allowed subscribers receive anything; without it a
+ *  non-loopback endpoint is warned about. Return NULL (after logging why) if it cannot bind. */
+mt_pub_t *mt_pub_new(const char *endpoint, size_t ring_events, mt_tagkey_t *tagkey,
+                     sfb_curve_t *curve);
 /** Close the socket (waiting at most its short linger) and set *pub_p to NULL. */
 void mt_pub_destroy(mt_pub_t **pub_p);
 /** Publish a copy of `ev` with the epoch, the next sequence number and the wall clock, and

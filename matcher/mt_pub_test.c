@@ -69,7 +69,7 @@ static void
 test_replay(void **state)
 {
     (void)state;
-    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-replay", 8, NULL);
+    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-replay", 8, NULL, NULL);
     assert_non_null(pub);
     uint64_t epoch = mt_pub_epoch(pub);
     sfb_msg_replay_reply_t r;
@@ -104,7 +104,7 @@ static void
 test_replay_byte_cap(void **state)
 {
     (void)state;
-    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-cap", 10000, NULL);
+    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-cap", 10000, NULL, NULL);
     assert_non_null(pub);
     s_publish(pub, 10000); /* ~1 MB of bodies */
     uint64_t epoch = mt_pub_epoch(pub);
@@ -132,7 +132,7 @@ static void
 test_ring_disabled(void **state)
 {
     (void)state;
-    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-off", 0, NULL);
+    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-off", 0, NULL, NULL);
     assert_non_null(pub);
     s_publish(pub, 3);
     sfb_msg_replay_reply_t r;
@@ -161,7 +161,7 @@ test_tags(void **state)
 {
     (void)state;
     mt_tagkey_t *tk = mt_tagkey_new(NULL, 24ull * 3600 * 1000, sfb_wall_ms());
-    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-tags", 16, tk);
+    mt_pub_t *pub = mt_pub_new("inproc://mt-pub-test-tags", 16, tk, NULL);
     assert_non_null(pub);
     sfb_event_t a = s_send_tagged(pub, "192.0.2.7"), b = s_send_tagged(pub, "192.0.2.7");
     sfb_event_t c = s_send_tagged(pub, "192.0.2.8"), d = s_send_tagged(pub, "");

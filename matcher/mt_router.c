@@ -28,6 +28,7 @@ struct mt_router {
     zsock_t *sock;           /* ROUTER */
     void *raw;               /* libzmq handle of sock */
     mt_pub_t *pub;           /* borrowed event publisher */
+    sfb_curve_t *curve;      /* borrowed CURVE identity, or NULL (plain) */
     sfb_buf_t out;           /* reused reply encoding */
     mt_router_stats_t stats; /* counters */
     sfb_ratelim_t drop_rl;   /* bad-frame warnings */
@@ -35,7 +36,7 @@ struct mt_router {
 };
 
 static int
-s_setup(zsock_t *sock, const char *endpoint)
+s_setup(zsock_t *sock, const char *endpoint, sfb_curve_t *curve)
 {
     void *raw = zsock_resolve(sock);
     int one = 1, hwm = S_HWM, linger = S_LINGER_MS;
@@ -48,6 +49,9 @@ s_setup(zsock_t *sock, const char *endpoint)
         sfb_log(SFB_ERROR, "mt.router", "cannot set ROUTER options: %s", zmq_strerror(errno));
         return -1;
     }
+    sfb_curve_warn_exposed(curve, "ROUTER", endpoint);
+    if (curve != NULL && sfb_curve_apply_server(curve, sock, "ROUTER") != 0)
+        return -1;
     if (zsock_bind(sock, "%s", endpoint) < 0) {
         sfb_log(SFB_ERROR, "mt.router", "cannot bind ROUTER on %s: %s", endpoint,
                 zmq_strerror(errno));
@@ -57,14 +61,14 @@ s_setup(zsock_t *sock, const char *endpoint)
 }
 
 mt_router_t *
-mt_router_new(const char *endpoint, mt_pub_t *pub)
+mt_router_new(const char *endpoint, mt_pub_t *pub, sfb_curve_t *curve)
 {
     zsock_t *sock = zsock_new(ZMQ_ROUTER);
     if (sock == NULL) {
         sfb_log(SFB_ERROR, "mt.router", "cannot create ROUTER socket");
         return NULL;
     }
-    if (s_setup(sock, endpoint) < 0) {
+    if (s_setup(sock, endpoint, curve) < 0) {
         zsock_destroy(&sock);
         return NULL;
     }
@@ -72,6 +76,7 @@ mt_router_new(const char *endpoint, mt_pub_t *pub)
     r->sock = sock;
     r->raw = zsock_resolve(sock);
     r->pub = pub;
+    r->curve = curve;
     sfb_buf_init(&r->out);
     r->drop_rl.interval_ms = 10000;
     r->send_rl.interval_ms = 10000;
@@ -270,7 +275,7 @@ mt_router_log_stats(const mt_router_t *r, const mt_core_t *core, const char *wha
             "%s: requests %llu, held proxies %zu, waiting clients %zu, replies %llu, "
             "replies dropped %llu/%llu/%llu (unreachable/full/other), frames dropped %llu/%llu "
             "(framing/decode), dup req ids %llu, events %llu (send errors %llu), replays %llu "
-            "(%llu events), untagged long addrs %llu",
+            "(%llu events), untagged long addrs %llu, refused handshakes %llu",
             what, (unsigned long long)c->requests,
             mt_core_pool_size(core, true) + mt_core_pool_size(core, false),
             mt_core_waiting_clients(core), (unsigned long long)s->replies,
@@ -280,5 +285,5 @@ mt_router_log_stats(const mt_router_t *r, const mt_core_t *core, const char *wha
             (unsigned long long)(r->pub ? mt_pub_seq(r->pub) : 0),
             (unsigned long long)(r->pub ? mt_pub_dropped(r->pub) : 0),
             (unsigned long long)s->replays, (unsigned long long)s->replayed,
-            (unsigned long long)c->long_addr);
+            (unsigned long long)c->long_addr, (unsigned long long)sfb_curve_refused(r->curve));
 }

@@ -7,6 +7,7 @@
 
 #include "mt_core.h"
 #include "mt_pub.h"
+#include "sfb_curve.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,9 +30,11 @@ typedef struct {
 /** Called from the loop for each signal written to the signal pipe. Return false to stop. */
 typedef bool (*mt_router_signal_fn)(void *ctx, int signo);
 
-/** Bind a ROUTER on `endpoint`; events go to `pub` (borrowed, may be NULL in tests). Return
- *  NULL (after logging why) if the socket cannot be set up or bound. */
-mt_router_t *mt_router_new(const char *endpoint, mt_pub_t *pub);
+/** Bind a ROUTER on `endpoint`; events go to `pub` (borrowed, may be NULL in tests). With
+ *  `curve` (borrowed, serving; NULL: plain) the socket is a CURVE server for allowed clients
+ *  only, and the stats line counts refused handshakes; without it a non-loopback endpoint is
+ *  warned about. Return NULL (after logging why) if the socket cannot be set up or bound. */
+mt_router_t *mt_router_new(const char *endpoint, mt_pub_t *pub, sfb_curve_t *curve);
 /** Close the socket, waiting at most its linger for queued replies, and set *router_p to NULL. */
 void mt_router_destroy(mt_router_t **router_p);
 /** Return the callbacks the core must use to reply and publish through this router. */

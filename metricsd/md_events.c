@@ -3,6 +3,7 @@
  * SIGTERM. --topic may be repeated or comma-separated; without it every event is shown.
  * Sequence gaps are reported on stderr. Single-threaded (plus libzmq's own threads). */
 #include "md_evjson.h"
+#include "sfb_curve.h"
 #include "sfb_event.h"
 #include "sfb_log.h"
 #include "sfb_opt.h"
@@ -19,6 +20,8 @@
 static const sfb_opt_t s_opts[] = {
     {"events", SFB_OPT_STR, "ipc:///tmp/snowflake-events.ipc", 0, 0, "SUB endpoint of the matcher's event stream"},
     {"topic",  SFB_OPT_STR, NULL, 0, 0, "event kinds to show: proxy-poll, client-poll, proxy-answer (repeat or comma-separate; default all)"},
+    {"curve-cert",  SFB_OPT_STR, NULL, 0, 0, "this subscriber's CURVE certificate (F and F_secret, from snowflake-keygen); needs --matcher-key"},
+    {"matcher-key", SFB_OPT_STR, NULL, 0, 0, "the matcher's public certificate (with --curve-cert)"},
 };
 /* clang-format on */
 
@@ -55,6 +58,28 @@ s_subscribe(zsock_t *sub, int argc, char **argv)
     if (n == 0)
         zsock_set_subscribe(sub, "");
     return n;
+}
+
+/* With --curve-cert and --matcher-key, load both. Return 0 (*curve_out NULL: plain link) or -1
+ * after a one-line error. */
+static int
+s_curve_load(const sfb_opts_t *o, sfb_curve_t **curve_out, char key[SFB_CURVE_KEY_TXT])
+{
+    const char *cert = sfb_opts_str(o, "curve-cert"), *mk = sfb_opts_str(o, "matcher-key");
+    char err[512];
+    *curve_out = NULL;
+    if (cert == NULL && mk == NULL)
+        return 0;
+    if (cert == NULL || mk == NULL) {
+        fprintf(stderr, "%s: -curve-cert and -matcher-key go together\n", S_PROC);
+        return -1;
+    }
+    if ((*curve_out = sfb_curve_new(cert, err, sizeof err)) != NULL &&
+        sfb_curve_load_public(mk, key, err, sizeof err) == 0)
+        return 0;
+    sfb_curve_destroy(curve_out);
+    fprintf(stderr, "%s: CURVE: %s\n", S_PROC, err);
+    return -1;
 }
 
 static void
@@ -97,9 +122,16 @@ main(int argc, char **argv)
         sfb_opts_parse(s_opts, sizeof s_opts / sizeof s_opts[0], S_PROC,
                        "Print the matcher's events as JSON lines.", argc, argv, &o);
     int rc = act == SFB_OPTS_ERROR ? 2 : 0;
+    sfb_curve_t *curve = NULL;
+    char key[SFB_CURVE_KEY_TXT];
+    if ((act == SFB_OPTS_CHECK || act == SFB_OPTS_RUN) && s_curve_load(o, &curve, key) != 0) {
+        rc = 1;
+        act = SFB_OPTS_ERROR; /* nothing more to do */
+    }
     if (act == SFB_OPTS_CHECK)
         printf("%s: configuration OK\n", S_PROC);
     if (act != SFB_OPTS_RUN) {
+        sfb_curve_destroy(&curve);
         sfb_opts_destroy(&o);
         return rc;
     }
@@ -108,9 +140,11 @@ main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     zsock_t *sub = zsock_new(ZMQ_SUB);
-    if (sub == NULL || zsock_connect(sub, "%s", sfb_opts_str(o, "events")) != 0) {
+    if (sub == NULL || (curve && sfb_curve_apply_client(curve, sub, key) != 0) ||
+        zsock_connect(sub, "%s", sfb_opts_str(o, "events")) != 0) {
         fprintf(stderr, "%s: cannot connect to %s\n", S_PROC, sfb_opts_str(o, "events"));
         zsock_destroy(&sub);
+        sfb_curve_destroy(&curve);
         sfb_opts_destroy(&o);
         return 1;
     }
@@ -118,6 +152,7 @@ main(int argc, char **argv)
     s_subscribe(sub, argc, argv);
     s_loop(sub);
     zsock_destroy(&sub);
+    sfb_curve_destroy(&curve);
     sfb_opts_destroy(&o);
     return 0;
 }

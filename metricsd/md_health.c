@@ -49,6 +49,8 @@ static const s_desc_t s_desc[MD_HEALTH_COUNT] = {
      "Live events not buffered during a catch-up (buffer full), fetched by replay instead"},
     {"catching_up", true, "1 while missed events are being fetched from the matcher"},
     {"catchup_buffered_events", true, "Live events held until the catch-up reaches them"},
+    {"curve_refused_handshakes_total", false,
+     "Handshakes refused on the report endpoint (CURVE: key not allowed, or no CURVE)"},
 };
 
 md_health_t *

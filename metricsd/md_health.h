@@ -36,8 +36,9 @@ typedef enum {
     MD_H_BUFFER_DROPS,       /* counter: live events not buffered during a catch-up (full) */
     MD_H_CATCHING_UP,        /* gauge: 1 while a catch-up is in progress */
     MD_H_BUFFERED,           /* gauge: live events buffered until the catch-up reaches them */
+    MD_H_CURVE_REFUSED,      /* counter: CURVE handshakes refused on --listen */
 } md_health_item_t;
-#define MD_HEALTH_COUNT 27
+#define MD_HEALTH_COUNT 28
 
 typedef struct md_health md_health_t;
 

@@ -18,6 +18,7 @@
 #include "md_recv.h"
 #include "md_server.h"
 #include "md_statslog.h"
+#include "sfb_curve.h"
 #include "sfb_log.h"
 #include "sfb_opt.h"
 
@@ -45,6 +46,9 @@ static const sfb_opt_t s_opts[] = {
     {"prometheus-addr",     SFB_OPT_STR,      NULL,  0, 0, "serve /metrics (health + Prometheus counters) on HOST:PORT"},
     {"state-dir",           SFB_OPT_STR,      NULL,  0, 0, "directory for the checkpoint (none: a restart loses the partial interval)"},
     {"unsafe-logging",      SFB_OPT_BOOL,     "false", 0, 0, "do not scrub addresses from log lines"},
+    {"curve-cert",          SFB_OPT_STR,      NULL,  0, 0, "this metricsd's CURVE certificate (F and F_secret, from snowflake-keygen); needs --curve-allow and/or --matcher-key"},
+    {"curve-allow",         SFB_OPT_STR,      NULL,  0, 0, "CURVE on --listen: directory of the public certificates of the frontends allowed in"},
+    {"matcher-key",         SFB_OPT_STR,      NULL,  0, 0, "CURVE towards the matcher (--events and --matcher): the matcher's public certificate"},
 };
 /* clang-format on */
 
@@ -56,7 +60,38 @@ s_validate(const sfb_opts_t *o)
         fprintf(stderr, "%s: -metrics-interval must be a whole number of seconds\n", S_PROC);
         return -1;
     }
+    bool cert = sfb_opts_str(o, "curve-cert") != NULL;
+    bool uses = sfb_opts_str(o, "curve-allow") != NULL || sfb_opts_str(o, "matcher-key") != NULL;
+    if (cert != uses) {
+        fprintf(stderr, "%s: -curve-cert goes with -curve-allow and/or -matcher-key\n", S_PROC);
+        return -1;
+    }
     return 0;
+}
+
+/* Load --curve-cert and --matcher-key (into key) if given. Return 0 (*curve_out NULL: plain
+ * links) or -1 after a one-line error. */
+static int
+s_curve_load(const sfb_opts_t *o, sfb_curve_t **curve_out, char key[SFB_CURVE_KEY_TXT])
+{
+    const char *cert = sfb_opts_str(o, "curve-cert"), *mk = sfb_opts_str(o, "matcher-key");
+    char err[512];
+    *curve_out = NULL;
+    if (cert == NULL)
+        return 0;
+    if ((*curve_out = sfb_curve_new(cert, err, sizeof err)) != NULL &&
+        (mk == NULL || sfb_curve_load_public(mk, key, err, sizeof err) == 0))
+        return 0;
+    sfb_curve_destroy(curve_out);
+    fprintf(stderr, "%s: CURVE: %s\n", S_PROC, err);
+    return -1;
+}
+
+/* Count a refused handshake on --listen (on the monitor's thread). */
+static void
+s_on_refused(void *health)
+{
+    md_health_add(health, MD_H_CURVE_REFUSED, 1);
 }
 
 /* --check-config: the files and directories must be usable. Return 0 or 1. */
@@ -64,6 +99,16 @@ static int
 s_check_files(const sfb_opts_t *o)
 {
     int bad = 0;
+    char key[SFB_CURVE_KEY_TXT], err[512];
+    sfb_curve_t *curve;
+    const char *allow = sfb_opts_str(o, "curve-allow");
+    if (s_curve_load(o, &curve, key) != 0)
+        bad = 1;
+    sfb_curve_destroy(&curve);
+    if (allow && sfb_curve_check_allow_dir(allow, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: -curve-allow %s\n", S_PROC, err);
+        bad = 1;
+    }
     const char *dir = sfb_opts_str(o, "state-dir");
     if (dir && md_ckpt_check_dir(dir) != 0) {
         fprintf(stderr, "%s: -state-dir %s: %s\n", S_PROC, dir, strerror(errno));
@@ -129,10 +174,19 @@ s_run(const sfb_opts_t *o)
     md_server_t *server = NULL;
     md_http_t *http = NULL;
     md_health_t *health = md_health_new();
+    sfb_curve_t *curve = NULL;
+    char key[SFB_CURVE_KEY_TXT], err[512];
+    const char *allow = sfb_opts_str(o, "curve-allow");
     int sfd = s_signals();
     zsys_handler_set(NULL); /* before the first socket: we read signals from sfd */
     if (sfd < 0) {
         sfb_log(SFB_ERROR, S_MOD, "signalfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (s_curve_load(o, &curve, key) != 0)
+        goto fail;
+    if (allow && sfb_curve_serve(curve, allow, s_on_refused, health, err, sizeof err) != 0) {
+        sfb_log(SFB_ERROR, S_MOD, "CURVE: %s", err);
         goto fail;
     }
     const char *path = sfb_opts_str(o, "metrics-log");
@@ -147,9 +201,12 @@ s_run(const sfb_opts_t *o)
                          .checkpoint_ms = sfb_opts_ms(o, "checkpoint-interval"),
                          .grace_ms = interval_ms / 10 < 1000 ? interval_ms / 10 : 1000,
                          .matcher_ep = sfb_opts_str(o, "matcher"),
-                         .replay_timeout_ms = sfb_opts_ms(o, "replay-timeout")};
+                         .replay_timeout_ms = sfb_opts_ms(o, "replay-timeout"),
+                         .curve = sfb_opts_str(o, "matcher-key") ? curve : NULL,
+                         .matcher_key = key};
     recv = md_recv_new(&cfg, log, health, sfb_wall_ms());
-    server = md_server_new(sfb_opts_str(o, "listen"), log, md_recv_prom(recv), health);
+    server = md_server_new(sfb_opts_str(o, "listen"), log, md_recv_prom(recv), health,
+                           allow ? curve : NULL);
     if (server == NULL)
         goto fail;
     const char *addr = sfb_opts_str(o, "prometheus-addr");
@@ -160,11 +217,15 @@ s_run(const sfb_opts_t *o)
     sfb_log(SFB_NOTICE, S_MOD, "running: events %s, reports on %s, replay from %s", cfg.events_ep,
             sfb_opts_str(o, "listen"), cfg.matcher_ep ? cfg.matcher_ep : "(none)");
     s_serve(server, sfd);
+    if (allow)
+        sfb_log(SFB_NOTICE, S_MOD, "exit: %llu CURVE handshakes refused on --listen",
+                (unsigned long long)sfb_curve_refused(curve));
     rc = 0;
 fail:
     md_http_destroy(&http);
     md_server_destroy(&server);
-    md_recv_destroy(&recv); /* final checkpoint */
+    md_recv_destroy(&recv);    /* final checkpoint */
+    sfb_curve_destroy(&curve); /* after the sockets it monitors */
     md_statslog_destroy(&log);
     md_health_destroy(&health);
     if (sfd >= 0)

@@ -300,6 +300,8 @@ s_connect(md_recv_t *r, zsock_t **sub_p, zsock_t **dealer_p)
     if (sub == NULL)
         return -1;
     zsock_set_rcvhwm(sub, 1000000);
+    if (r->cfg.curve && sfb_curve_apply_client(r->cfg.curve, sub, r->cfg.matcher_key) != 0)
+        return -1;
     for (int k = 0; k < SFB_EV_KIND_COUNT; k++)
         zsock_set_subscribe(sub, sfb_event_topic((sfb_event_kind_t)k));
     if (zsock_connect(sub, "%s", r->cfg.events_ep) != 0)
@@ -311,6 +313,8 @@ s_connect(md_recv_t *r, zsock_t **sub_p, zsock_t **dealer_p)
         return -1;
     zsock_set_linger(dealer, 0);
     zsock_set_maxmsgsize(dealer, SFB_MSG_MAX_BYTES);
+    if (r->cfg.curve && sfb_curve_apply_client(r->cfg.curve, dealer, r->cfg.matcher_key) != 0)
+        return -1;
     if (zsock_connect(dealer, "%s", r->cfg.matcher_ep) != 0) {
         sfb_log(SFB_ERROR, S_MOD, "cannot connect the DEALER to %s", r->cfg.matcher_ep);
         return -1;

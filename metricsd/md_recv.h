@@ -20,6 +20,7 @@
 #include "md_prom.h"
 #include "md_stats.h"
 #include "md_statslog.h"
+#include "sfb_curve.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,8 @@ typedef struct {
     uint64_t replay_timeout_ms;      /* wait this long for each REPLAY_REPLY (0: 1 s) */
     md_catchup_send_fn *replay_send; /* tests: send REPLAY_GETs here instead of a DEALER */
     void *replay_arg;                /* passed to replay_send */
+    const sfb_curve_t *curve;        /* CURVE identity towards the matcher, or NULL: plain */
+    const char *matcher_key;         /* with curve: the matcher's public key, Z85 (borrowed) */
 } md_recv_cfg_t;
 
 typedef struct md_recv md_recv_t;

@@ -26,7 +26,7 @@ struct md_server {
 
 md_server_t *
 md_server_new(const char *endpoint, const md_statslog_t *log, const md_prom_t *prom,
-              md_health_t *health)
+              md_health_t *health, sfb_curve_t *curve)
 {
     zsock_t *router = zsock_new(ZMQ_ROUTER);
     if (router == NULL)
@@ -35,6 +35,11 @@ md_server_new(const char *endpoint, const md_statslog_t *log, const md_prom_t *p
     zsock_set_sndhwm(router, 1000);
     zsock_set_rcvhwm(router, 1000);
     zsock_set_maxmsgsize(router, 4096); /* requests are tiny */
+    sfb_curve_warn_exposed(curve, "--listen ROUTER", endpoint);
+    if (curve != NULL && sfb_curve_apply_server(curve, router, "--listen ROUTER") != 0) {
+        zsock_destroy(&router);
+        return NULL;
+    }
     if (zsock_bind(router, "%s", endpoint) < 0) {
         sfb_log(SFB_ERROR, S_MOD, "cannot bind ROUTER to %s: %s", endpoint, zmq_strerror(errno));
         zsock_destroy(&router);

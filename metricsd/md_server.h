@@ -10,16 +10,19 @@
 #include "md_health.h"
 #include "md_prom.h"
 #include "md_statslog.h"
+#include "sfb_curve.h"
 #include "sfb_msg.h"
 
 #include <stdbool.h>
 
 typedef struct md_server md_server_t;
 
-/** Bind a ROUTER on `endpoint`. `log`, `prom` and `health` are borrowed. Return NULL (and
- *  log why) if the socket cannot be bound. */
+/** Bind a ROUTER on `endpoint`. `log`, `prom` and `health` are borrowed. With `curve`
+ *  (borrowed, serving; NULL: plain) the socket is a CURVE server for allowed frontends only;
+ *  without it a non-loopback endpoint is warned about. Return NULL (and log why) if the socket
+ *  cannot be set up or bound. */
 md_server_t *md_server_new(const char *endpoint, const md_statslog_t *log, const md_prom_t *prom,
-                           md_health_t *health);
+                           md_health_t *health, sfb_curve_t *curve);
 /** Close the socket, free everything, set *server_p to NULL. Accepts NULL and &NULL. */
 void md_server_destroy(md_server_t **server_p);
 /** Return the raw libzmq socket, for zmq_poll. */

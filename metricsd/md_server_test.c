@@ -49,7 +49,7 @@ test_report_get(void **state)
     md_prom_t *prom = md_prom_new();
     md_prom_answer(prom, true, SFB_PROXY_WEBEXT);
     md_health_t *health = md_health_new();
-    md_server_t *srv = md_server_new("inproc://md-server-test", log, prom, health);
+    md_server_t *srv = md_server_new("inproc://md-server-test", log, prom, health, NULL);
     assert_non_null(srv);
     zsock_t *dealer = zsock_new_dealer(">inproc://md-server-test");
     zsock_set_rcvtimeo(dealer, 2000);
@@ -81,7 +81,7 @@ test_report_get(void **state)
     md_server_drain(srv);
     assert_int_equal(md_health_get(health, MD_H_BAD_REQUESTS), 1);
 
-    assert_null(md_server_new("bogus://x", log, prom, health));
+    assert_null(md_server_new("bogus://x", log, prom, health, NULL));
     sfb_buf_dispose(&raw);
     zsock_destroy(&dealer);
     md_server_destroy(&srv);

@@ -8,9 +8,10 @@ static const struct {
     const char *name;
     int (*fn)(void);
 } s_tests[] = {
-    {"sfb_amp", sfb_amp_test},   {"sfb_buf", sfb_buf_test},     {"sfb_event", sfb_event_test},
-    {"sfb_json", sfb_json_test}, {"sfb_log", sfb_log_test},     {"sfb_msg", sfb_msg_test},
-    {"sfb_opt", sfb_opt_test},   {"sfb_types", sfb_types_test},
+    {"sfb_amp", sfb_amp_test},     {"sfb_buf", sfb_buf_test},   {"sfb_curve", sfb_curve_test},
+    {"sfb_event", sfb_event_test}, {"sfb_json", sfb_json_test}, {"sfb_log", sfb_log_test},
+    {"sfb_msg", sfb_msg_test},     {"sfb_opt", sfb_opt_test},   {"sfb_types", sfb_types_test},
+    {"sfb_zmon", sfb_zmon_test},
 };
 
 int

@@ -42,7 +42,7 @@ def main():
 
 
 def binary(name):
-    for sub in ("matcher", "frontend", "metricsd", ""):
+    for sub in ("matcher", "frontend", "metricsd", "proto", ""):
         p = os.path.join(BINDIR, sub, name)
         if os.path.exists(p):
             return p
