@@ -51,6 +51,7 @@ struct fe_upstream {
     uint64_t next_id;                        /* next req_id (never 0) */
     s_deadline_t deadlines[S_MAX_DEADLINES]; /* initialised timers */
     size_t n_deadlines;                      /* entries in use */
+    size_t max_held;                         /* cap on held requests; 0: none */
     sfb_buf_t out;                           /* encode buffer */
     fe_upstream_stats_t stats;               /* counters */
     sfb_ratelim_t rl;                        /* for peer-triggerable warnings */
@@ -237,6 +238,13 @@ int
 fe_upstream_forward(fe_upstream_t *up, h2o_req_t *req, sfb_msg_t *msg, uint64_t deadline_ms,
                     fe_up_cb cb, void *data)
 {
+    if (up->max_held != 0 && zhashx_size(up->held) >= up->max_held) {
+        up->stats.refused++;
+        sfb_log_ratelim(&up->rl, SFB_WARN, "fe.upstream",
+                        "%zu requests held for the %s (--max-pending): refusing new ones",
+                        up->max_held, up->peer);
+        return -1;
+    }
     msg->req_id = up->next_id++;
     if (s_send(up, msg) != 0) {
         up->stats.send_failed++;
@@ -451,7 +459,26 @@ fe_upstream_held(const fe_upstream_t *up)
 }
 
 void
+fe_upstream_set_max_held(fe_upstream_t *up, size_t max_held)
+{
+    up->max_held = max_held;
+}
+
+void
 fe_upstream_stats(const fe_upstream_t *up, fe_upstream_stats_t *out)
 {
     *out = up->stats;
+}
+
+void
+fe_upstream_log_stats(const fe_upstream_t *up, const char *what)
+{
+    const fe_upstream_stats_t *st = &up->stats;
+    sfb_log(SFB_NOTICE, "frontend",
+            "%s (%s): sent %llu, send failures %llu, replies %llu, orphans %llu, "
+            "bad frames %llu, timeouts %llu, cancels %llu, refused %llu",
+            what, up->peer, (unsigned long long)st->sent, (unsigned long long)st->send_failed,
+            (unsigned long long)st->replies, (unsigned long long)st->orphans,
+            (unsigned long long)st->bad_frames, (unsigned long long)st->timeouts,
+            (unsigned long long)st->cancels, (unsigned long long)st->refused);
 }
