@@ -210,6 +210,17 @@ class Broker:
     def port(self):
         return self.ports[0]
 
+    def stop_proc(self, p, testcase):
+        """SIGTERM one process now, assert a clean exit without sanitizer reports, and return
+        its log (which close() would delete)."""
+        rc = p.stop()
+        out = p.output()
+        self.killed.add(p)
+        testcase.assertEqual(rc, 0, "%s exited with %r" % (p.name, rc))
+        for mark in SANITIZER_MARKS:
+            testcase.assertNotIn(mark, out, "%s: sanitizer report" % p.name)
+        return out
+
     def close(self, testcase=None, forbidden=(b"127.0.0.1",)):
         """Stop everything; with `testcase`, assert clean exits, no sanitizer report, and no
         forbidden address in any log."""
@@ -236,6 +247,21 @@ class Broker:
             if testcase is None:  # from tearDownClass: unittest reports it as an error
                 raise AssertionError("; ".join(problems))
             testcase.fail("; ".join(problems))
+
+
+def rss_kb(pid):
+    """Resident set size of a process in KiB, from /proc."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def is_sanitized():
+    """True if the binaries under test were built with the sanitizers (slower, more memory)."""
+    with open(binary("snowflake-frontend"), "rb") as f:
+        return b"__asan_init" in f.read()
 
 
 def make_cert(d):
