@@ -30,14 +30,15 @@ typedef void (*fe_up_cb)(h2o_req_t *req, void *data, fe_up_outcome_t outcome,
 
 /** Counters, for logs and tests. */
 typedef struct {
-    uint64_t sent;        /* requests sent to the peer */
-    uint64_t send_failed; /* sends refused (no peer connected, or HWM reached) */
-    uint64_t replies;     /* replies matched to a held request */
-    uint64_t orphans;     /* replies for no held request (late, or peer gone): dropped */
-    uint64_t bad_frames;  /* frames that did not decode or had the wrong type: dropped */
-    uint64_t timeouts;    /* held requests finished by their deadline */
-    uint64_t cancels;     /* CANCELs sent (peer gone or shutdown) */
-    uint64_t refused;     /* requests refused at once because the cap of held ones was reached */
+    uint64_t sent;         /* requests sent to the peer */
+    uint64_t send_failed;  /* sends refused (no peer connected, or HWM reached) */
+    uint64_t replies;      /* replies matched to a held request */
+    uint64_t orphans;      /* replies for no held request (late, or peer gone): dropped */
+    uint64_t bad_frames;   /* frames that did not decode or had the wrong type: dropped */
+    uint64_t timeouts;     /* held requests finished by their deadline */
+    uint64_t cancels;      /* CANCELs sent (peer gone, deadline or shutdown), retries included */
+    uint64_t cancels_lost; /* CANCELs dropped: the queue and the retry backlog were full */
+    uint64_t refused;      /* requests refused at once because the cap of held ones was reached */
 } fe_upstream_stats_t;
 
 /** How to reach one peer process. */
