@@ -156,6 +156,7 @@ class Broker:
         self.ports = []
         self.frontends = []
         self.tls = tls
+        self.matcher = None
         try:
             self.matcher = self.start_matcher()
             if metricsd_args is not None:
@@ -202,9 +203,19 @@ class Broker:
         self.procs.append(f)
         wait_for(lambda: port_open(port) or not f.alive(), 10, "frontend port %d" % port)
         assert f.alive(), "frontend exited: %r" % f.output()[-2000:]
+        if self.matcher is not None and self.matcher.alive():
+            # the DEALER connects in the background: on a busy machine the port opens first
+            wait_for(lambda: self._reaches_matcher(port), 10, "frontend %d reaches the matcher"
+                     % port)
         self.ports.append(port)
         self.frontends.append(f)
         return port
+
+    def _reaches_matcher(self, port):
+        try:
+            return request(port, "GET", "/debug", timeout=2, tls=self.tls).status == 200
+        except OSError:
+            return False
 
     @property
     def port(self):
