@@ -8,8 +8,8 @@ static const struct {
     const char *name;
     int (*fn)(void);
 } s_tests[] = {
-    {"fe_clientip", fe_clientip_test}, {"fe_geoip", fe_geoip_test}, {"fe_origin", fe_origin_test},
-    {"fe_path", fe_path_test},         {"fe_sdp", fe_sdp_test},
+    {"fe_clientip", fe_clientip_test}, {"fe_geoip", fe_geoip_test}, {"fe_limits", fe_limits_test},
+    {"fe_origin", fe_origin_test},     {"fe_path", fe_path_test},   {"fe_sdp", fe_sdp_test},
 };
 
 int

@@ -5,6 +5,7 @@
 
 int fe_clientip_test(void);
 int fe_geoip_test(void);
+int fe_limits_test(void);
 int fe_origin_test(void);
 int fe_path_test(void);
 int fe_sdp_test(void);

@@ -12,9 +12,10 @@
 #include <errno.h>
 #include <unistd.h>
 
-#define S_HWM 10000       /* queued frames each way before sends fail fast / reads lag */
-#define S_LINGER_MS 200   /* let shutdown CANCELs leave before the socket closes */
-#define S_MAX_DEADLINES 8 /* distinct deadline values (one h2o_timeout_t each) */
+#define S_HWM 10000            /* queued frames each way before sends fail fast / reads lag */
+#define S_LINGER_MS 200        /* let shutdown CANCELs leave before the socket closes */
+#define S_MAX_DEADLINES 8      /* distinct deadline values (one h2o_timeout_t each) */
+#define S_CANCEL_BACKLOG S_HWM /* CANCELs kept for resending after the queue was full */
 
 typedef enum {
     S_HELD,     /* in the table, waiting */
@@ -51,6 +52,11 @@ struct fe_upstream {
     uint64_t next_id;                        /* next req_id (never 0) */
     s_deadline_t deadlines[S_MAX_DEADLINES]; /* initialised timers */
     size_t n_deadlines;                      /* entries in use */
+    size_t max_held;                         /* cap on held requests; 0: none */
+    uint64_t *cancel_ids;                    /* ring of req_ids whose CANCEL found no room */
+    size_t cancel_head;                      /* oldest entry in cancel_ids */
+    size_t cancel_len;                       /* entries in cancel_ids */
+    h2o_timeout_entry_t cancel_entry;        /* retries them every 100 ms while any wait */
     sfb_buf_t out;                           /* encode buffer */
     fe_upstream_stats_t stats;               /* counters */
     sfb_ratelim_t rl;                        /* for peer-triggerable warnings */
@@ -118,12 +124,47 @@ s_send(fe_upstream_t *up, const sfb_msg_t *msg)
     return rc < 0 ? -1 : 0;
 }
 
+/* Send the CANCELs that found the queue full, oldest first, until the queue refuses again.
+ * Their requests went out before them, so they still arrive behind what they withdraw. */
+static void
+s_flush_cancels(fe_upstream_t *up)
+{
+    while (up->cancel_len > 0) {
+        sfb_msg_t m = {.type = SFB_MSG_CANCEL, .req_id = up->cancel_ids[up->cancel_head]};
+        if (s_send(up, &m) != 0)
+            break;
+        up->stats.cancels++;
+        up->cancel_head = (up->cancel_head + 1) % S_CANCEL_BACKLOG;
+        up->cancel_len--;
+    }
+    if (up->cancel_len > 0 && !h2o_timeout_is_linked(&up->cancel_entry))
+        h2o_timeout_link(up->ctx->loop, &up->ctx->hundred_ms_timeout, &up->cancel_entry);
+}
+
+static void
+s_on_cancel_entry(h2o_timeout_entry_t *entry)
+{
+    s_flush_cancels(H2O_STRUCT_FROM_MEMBER(fe_upstream_t, cancel_entry, entry));
+}
+
+/* A CANCEL must not be lost to a full queue: the request it withdraws may be in that queue,
+ * and a paused peer would otherwise take it, long dead, as live when it resumes (a proxy
+ * nobody answers for, matched to a real client). Keep it and retry; only a full backlog
+ * loses one (counted). */
 static void
 s_send_cancel(fe_upstream_t *up, uint64_t req_id)
 {
     sfb_msg_t m = {.type = SFB_MSG_CANCEL, .req_id = req_id};
-    if (s_send(up, &m) == 0)
+    if (up->cancel_len == 0 && s_send(up, &m) == 0) {
         up->stats.cancels++;
+        return;
+    }
+    if (up->cancel_len == S_CANCEL_BACKLOG) {
+        up->stats.cancels_lost++;
+        return;
+    }
+    up->cancel_ids[(up->cancel_head + up->cancel_len++) % S_CANCEL_BACKLOG] = req_id;
+    s_flush_cancels(up);
 }
 
 static void
@@ -237,6 +278,13 @@ int
 fe_upstream_forward(fe_upstream_t *up, h2o_req_t *req, sfb_msg_t *msg, uint64_t deadline_ms,
                     fe_up_cb cb, void *data)
 {
+    if (up->max_held != 0 && zhashx_size(up->held) >= up->max_held) {
+        up->stats.refused++;
+        sfb_log_ratelim(&up->rl, SFB_WARN, "fe.upstream",
+                        "%zu requests held for the %s (--max-pending): refusing new ones",
+                        up->max_held, up->peer);
+        return -1;
+    }
     msg->req_id = up->next_id++;
     if (s_send(up, msg) != 0) {
         up->stats.send_failed++;
@@ -315,6 +363,7 @@ s_handle_frame(fe_upstream_t *up, const void *frame, size_t len)
 static void
 s_drain(fe_upstream_t *up)
 {
+    s_flush_cancels(up); /* ZMQ_FD also wakes us when the queue has room again */
     for (;;) {
         int ev = 0;
         size_t l = sizeof ev;
@@ -366,6 +415,8 @@ fe_upstream_new(h2o_context_t *ctx, const fe_upstream_config_t *cfg)
     sfb_buf_init(&up->out);
     up->held = s_table_new();
     up->drain_entry.cb = s_on_drain_entry;
+    up->cancel_entry.cb = s_on_cancel_entry;
+    up->cancel_ids = sfb_xcalloc(S_CANCEL_BACKLOG, sizeof *up->cancel_ids);
     up->dealer = zsock_new(ZMQ_DEALER);
     if (up->dealer == NULL) {
         sfb_log(SFB_ERROR, "fe.upstream", "cannot create the DEALER socket");
@@ -431,6 +482,9 @@ fe_upstream_destroy(fe_upstream_t **up_p)
         fe_upstream_shutdown(up);
     if (h2o_timeout_is_linked(&up->drain_entry))
         h2o_timeout_unlink(&up->drain_entry);
+    if (h2o_timeout_is_linked(&up->cancel_entry))
+        h2o_timeout_unlink(&up->cancel_entry);
+    free(up->cancel_ids);
     for (size_t i = 0; i < up->n_deadlines; i++)
         h2o_timeout_dispose(up->ctx->loop, &up->deadlines[i].timer);
     if (up->zfd != NULL) {
@@ -453,7 +507,27 @@ fe_upstream_held(const fe_upstream_t *up)
 }
 
 void
+fe_upstream_set_max_held(fe_upstream_t *up, size_t max_held)
+{
+    up->max_held = max_held;
+}
+
+void
 fe_upstream_stats(const fe_upstream_t *up, fe_upstream_stats_t *out)
 {
     *out = up->stats;
+}
+
+void
+fe_upstream_log_stats(const fe_upstream_t *up, const char *what)
+{
+    const fe_upstream_stats_t *st = &up->stats;
+    sfb_log(SFB_NOTICE, "frontend",
+            "%s (%s): sent %llu, send failures %llu, replies %llu, orphans %llu, "
+            "bad frames %llu, timeouts %llu, cancels %llu (lost %llu), refused %llu",
+            what, up->peer, (unsigned long long)st->sent, (unsigned long long)st->send_failed,
+            (unsigned long long)st->replies, (unsigned long long)st->orphans,
+            (unsigned long long)st->bad_frames, (unsigned long long)st->timeouts,
+            (unsigned long long)st->cancels, (unsigned long long)st->cancels_lost,
+            (unsigned long long)st->refused);
 }

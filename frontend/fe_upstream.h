@@ -31,13 +31,15 @@ typedef void (*fe_up_cb)(h2o_req_t *req, void *data, fe_up_outcome_t outcome,
 
 /** Counters, for logs and tests. */
 typedef struct {
-    uint64_t sent;        /* requests sent to the peer */
-    uint64_t send_failed; /* sends refused (no peer connected, or HWM reached) */
-    uint64_t replies;     /* replies matched to a held request */
-    uint64_t orphans;     /* replies for no held request (late, or peer gone): dropped */
-    uint64_t bad_frames;  /* frames that did not decode or had the wrong type: dropped */
-    uint64_t timeouts;    /* held requests finished by their deadline */
-    uint64_t cancels;     /* CANCELs sent (peer gone or shutdown) */
+    uint64_t sent;         /* requests sent to the peer */
+    uint64_t send_failed;  /* sends refused (no peer connected, or HWM reached) */
+    uint64_t replies;      /* replies matched to a held request */
+    uint64_t orphans;      /* replies for no held request (late, or peer gone): dropped */
+    uint64_t bad_frames;   /* frames that did not decode or had the wrong type: dropped */
+    uint64_t timeouts;     /* held requests finished by their deadline */
+    uint64_t cancels;      /* CANCELs sent (peer gone, deadline or shutdown), retries included */
+    uint64_t cancels_lost; /* CANCELs dropped: the queue and the retry backlog were full */
+    uint64_t refused;      /* requests refused at once because the cap of held ones was reached */
 } fe_upstream_stats_t;
 
 /** How to reach one peer process. */
@@ -57,11 +59,15 @@ fe_upstream_t *fe_upstream_new(h2o_context_t *ctx, const fe_upstream_config_t *c
 /** Finish what is still held (as fe_upstream_shutdown), close the socket, set *up_p NULL. */
 void fe_upstream_destroy(fe_upstream_t **up_p);
 
+/** Hold at most `max_held` requests at once (0: no cap, the default); fe_upstream_forward()
+ *  refuses the rest, counted as `refused`. */
+void fe_upstream_set_max_held(fe_upstream_t *up, size_t max_held);
+
 /** Assign msg->req_id, send `msg`, and hold `req` until the reply, `deadline_ms`, the HTTP
  *  peer's disconnect, or shutdown; then call cb(req, data, ...) exactly once. `data` must live
  *  in req's pool. A request is held by at most one upstream at a time. Return 0 when held, or
- *  -1 if the send failed (peer not connected, queue full): then nothing is held and the caller
- *  answers at once. */
+ *  -1 if the cap of held requests is reached or the send failed (peer not connected, queue
+ *  full): then nothing is sent or held and the caller answers at once. */
 int fe_upstream_forward(fe_upstream_t *up, h2o_req_t *req, sfb_msg_t *msg, uint64_t deadline_ms,
                         fe_up_cb cb, void *data);
 
@@ -73,5 +79,8 @@ size_t fe_upstream_held(const fe_upstream_t *up);
 
 /** Copy the counters to *out. */
 void fe_upstream_stats(const fe_upstream_t *up, fe_upstream_stats_t *out);
+
+/** Log the counters at notice level, one line, with `what` ("stopped") first. */
+void fe_upstream_log_stats(const fe_upstream_t *up, const char *what);
 
 #endif

@@ -4,6 +4,7 @@
  * reload the TLS certificate and the geolocation database on SIGHUP. */
 #include "fe_geoip.h"
 #include "fe_http.h"
+#include "fe_limits.h"
 #include "fe_server.h"
 #include "fe_tls.h"
 #include "fe_upstream.h"
@@ -44,6 +45,10 @@ static const sfb_opt_t s_opts[] = {
     {"reuseport",      SFB_OPT_BOOL,     "false", 0, 0, "SO_REUSEPORT: several frontends share one port"},
     {"proxy-timeout",  SFB_OPT_DURATION, "10s",   1, 3600000, "matcher's proxy hold (frontend adds 1s)"},
     {"client-timeout", SFB_OPT_DURATION, "5s",    1, 3600000, "matcher's client wait (frontend adds 1s)"},
+    {"header-timeout", SFB_OPT_DURATION, "10s",   100, 3600000, "read a whole request (and wait between keep-alive requests) within this"},
+    {"handshake-timeout", SFB_OPT_DURATION, "10s", 100, 3600000, "complete the TLS handshake within this"},
+    {"max-connections", SFB_OPT_UINT,    "0",     0, 0, "stop accepting while this many connections are open (0: the fd limit - 128)"},
+    {"max-pending",    SFB_OPT_UINT,     "50000", 0, 0, "answer at once with the error form past this many held requests (0: no cap)"},
     {"acme-email",     SFB_OPT_REFUSED,  NULL,    0, 0, "use --cert/--key with certificate files renewed by an ACME client"},
     {"acme-hostnames", SFB_OPT_REFUSED,  NULL,    0, 0, "use --cert/--key with certificate files renewed by an ACME client"},
     {"acme-cert-cache",SFB_OPT_REFUSED,  NULL,    0, 0, "use --cert/--key with certificate files renewed by an ACME client"},
@@ -230,20 +235,6 @@ s_run(s_run_t *r)
         h2o_evloop_run(s_ctx.loop, 50);
 }
 
-static void
-s_log_stats(const fe_upstream_t *up, const char *peer)
-{
-    fe_upstream_stats_t st;
-    fe_upstream_stats(up, &st);
-    sfb_log(SFB_NOTICE, "frontend",
-            "stopped (%s): sent %llu, send failures %llu, replies %llu, orphans %llu, "
-            "bad frames %llu, timeouts %llu, cancels %llu",
-            peer, (unsigned long long)st.sent, (unsigned long long)st.send_failed,
-            (unsigned long long)st.replies, (unsigned long long)st.orphans,
-            (unsigned long long)st.bad_frames, (unsigned long long)st.timeouts,
-            (unsigned long long)st.cancels);
-}
-
 /* Build the h2o configuration and the endpoints (before h2o_context_init). */
 static fe_http_t *
 s_http_new(const sfb_opts_t *o)
@@ -252,6 +243,11 @@ s_http_new(const sfb_opts_t *o)
     s_config.server_name = h2o_iovec_init(H2O_STRLIT("")); /* Go sends no Server header */
     s_config.http1.upgrade_to_http2 = 0;                   /* no h2c: HTTP/1.1 only */
     s_config.max_request_entity_size = S_MAX_BODY_H2O;
+    /* h2o 2.2.5 arms req_timeout once per request, from the end of the previous response (or
+     * the handshake): it bounds keep-alive idling and header+body reading alike, and trickled
+     * bytes do not extend it. Held requests have our own deadlines instead. */
+    s_config.http1.req_timeout = sfb_opts_ms(o, "header-timeout");
+    s_config.handshake_timeout = sfb_opts_ms(o, "handshake-timeout");
     h2o_hostconf_t *host =
         h2o_config_register_host(&s_config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     fe_http_config_t hcfg = {
@@ -284,19 +280,24 @@ s_serve(const sfb_opts_t *o, bool tls, fe_http_t *http, fe_geoip_t **geoip_p)
                                .reuseport = sfb_opts_bool(o, "reuseport"),
                                .cert = tls ? sfb_opts_str(o, "cert") : NULL,
                                .key = tls ? sfb_opts_str(o, "key") : NULL};
+    scfg.max_connections = fe_limits_apply(sfb_opts_uint(o, "max-connections"));
     r.server = ok ? fe_server_new(&s_ctx, &scfg) : NULL;
     int rc = r.server != NULL ? 0 : 1;
     if (r.server != NULL) {
         fe_http_set_upstream(http, r.up);
         fe_http_set_metricsd(http, r.reports);
         fe_http_set_geoip(http, *geoip_p);
+        fe_upstream_set_max_held(r.up, (size_t)sfb_opts_uint(o, "max-pending"));
+        if (r.reports != NULL)
+            fe_upstream_set_max_held(r.reports, (size_t)sfb_opts_uint(o, "max-pending"));
         sfb_log(SFB_NOTICE, "frontend", "listening on %s (%s), matcher %s, metricsd %s, geoip %s",
                 scfg.addr, tls ? "TLS, http/1.1" : "plain HTTP/1.1", mcfg.endpoint,
                 r.reports ? metricsd : "none", *geoip_p ? "on" : "off");
         s_run(&r);
-        s_log_stats(r.up, "matcher");
+        fe_upstream_log_stats(r.up, "stopped");
         if (r.reports != NULL)
-            s_log_stats(r.reports, "metricsd");
+            fe_upstream_log_stats(r.reports, "stopped");
+        fe_server_log_stats(r.server, "stopped");
     }
     fe_server_destroy(&r.server);
     fe_upstream_destroy(&r.reports);
