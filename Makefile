@@ -38,7 +38,7 @@ fuzz: build-fuzz
 	    n=$${f##*/fuzz_}; mkdir -p $(BUILD_FUZZ)/corpus-$$n; \
 	    echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
 	    ASAN_OPTIONS=allocator_may_return_null=1 $$f -max_total_time=$(FUZZ_SECONDS) \
-	        -malloc_limit_mb=512 -print_final_stats=1 -artifact_prefix=$(BUILD_FUZZ)/crash-$$n- \
+	        -malloc_limit_mb=512 -close_fd_mask=2 -print_final_stats=1 -artifact_prefix=$(BUILD_FUZZ)/crash-$$n- \
 	        $(BUILD_FUZZ)/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | \
 	        grep -E 'stat::number_of_executed_units|cov:|ERROR|SUMMARY' | tail -3; \
 	done
