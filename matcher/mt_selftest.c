@@ -1,13 +1,8 @@
 /* mt_selftest.c - runs the matcher's module tests: --list, --test NAME, or all. */
 #include "mt_selftest.h"
+#include "sfb_testrun.h"
 
-#include <stdio.h>
-#include <string.h>
-
-static const struct {
-    const char *name;
-    int (*fn)(void);
-} s_tests[] = {
+static const sfb_testrun_t s_tests[] = {
     {"mt_bridges", mt_bridges_test}, {"mt_core", mt_core_test},   {"mt_pool", mt_pool_test},
     {"mt_pub", mt_pub_test},         {"mt_relay", mt_relay_test}, {"mt_ring", mt_ring_test},
     {"mt_tagkey", mt_tagkey_test},
@@ -16,23 +11,5 @@ static const struct {
 int
 main(int argc, char **argv)
 {
-    size_t n = sizeof s_tests / sizeof s_tests[0];
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", s_tests[i].name);
-        return 0;
-    }
-    const char *only = argc == 3 && strcmp(argv[1], "--test") == 0 ? argv[2] : NULL;
-    int failed = 0, ran = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (only && strcmp(only, s_tests[i].name) != 0)
-            continue;
-        failed += s_tests[i].fn();
-        ran++;
-    }
-    if (ran == 0) {
-        fprintf(stderr, "no such test: %s\n", only ? only : "(none)");
-        return 2;
-    }
-    return failed ? 1 : 0;
+    return sfb_testrun_main(s_tests, sizeof s_tests / sizeof s_tests[0], argc, argv);
 }
