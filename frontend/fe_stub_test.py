@@ -106,7 +106,7 @@ def debug_status(env, tls=None):
     """Status of GET /debug, or None while the frontend does not accept connections."""
     try:
         return req(env, "GET", "/debug", tls=tls, timeout=5)[0]
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return None
 
 
@@ -117,7 +117,7 @@ def answered_at_once(env, method, path, status):
     t = time.monotonic()
     try:
         s = req(env, method, path, timeout=5)[0]
-    except OSError:
+    except (OSError, http.client.HTTPException):
         return False
     return s == status and time.monotonic() - t < 0.5
 
