@@ -40,6 +40,31 @@ def check(cond, what):
         print("FAIL:", what, flush=True)
 
 
+def wait_for(cond, timeout, what):
+    """Poll `cond` until it is true or `timeout` seconds pass; raise with `what` otherwise
+    (a copy of tests/integration/harness.py's: this test stays standalone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(0.01)
+
+
+def server_end_open(port, peer_port):
+    """True while the server on `port` still holds its end of the connection from
+    `peer_port` (/proc/net/tcp: ESTABLISHED or CLOSE_WAIT, i.e. it has not closed it)."""
+    local, remote = ":%04X" % port, ":%04X" % peer_port
+    with open("/proc/net/tcp") as f:
+        for ln in f.readlines()[1:]:
+            fs = ln.split()
+            if fs[1].endswith(local) and fs[2].endswith(remote) and fs[3] in ("01", "08"):
+                return True
+    return False
+
+
 def ip4(a):
     return int.from_bytes(socket.inet_aton(a), "big")
 
@@ -79,14 +104,17 @@ class Frontend:
         if metricsd:
             cmd += ["--metricsd", metricsd]
         self.fe = subprocess.Popen(cmd, stderr=self.log)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.fe.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        time.sleep(0.3)  # the stub's bind, and the DEALER's connect (ZMQ_IMMEDIATE)
+        # listening, the stub bound, and the DEALER connected (ZMQ_IMMEDIATE): the stub
+        # answers /debug
+        try:
+            wait_for(lambda: self.status("GET", "/debug") == 200 or self.fe.poll() is not None
+                     or self.stub.poll() is not None, 15, name + ": /debug answered by the stub")
+            if self.fe.poll() is not None or self.stub.poll() is not None:
+                raise AssertionError("%s: frontend or stub exited: %r"
+                                     % (name, self.stderr()[-2000:]))
+        except BaseException:
+            self.stop()
+            raise
 
     def req(self, method, path, body=None, headers=None, timeout=6):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
@@ -97,17 +125,33 @@ class Frontend:
         c.close()
         return r.status, h, data
 
+    def status(self, method, path):
+        """The status, or None while the frontend does not accept connections."""
+        try:
+            return self.req(method, path, timeout=5)[0]
+        except (OSError, http.client.HTTPException):
+            return None
+
+    def answered_at_once(self, path, status):
+        """True if `path` is answered with `status` in under 0.5 s (its peer is known gone: a
+        request sent into a pipe libzmq has not yet seen die waits for its deadline)."""
+        t = time.monotonic()
+        return self.status("GET", path) == status and time.monotonic() - t < 0.5
+
     def frames(self, typ):
-        time.sleep(0.1)
         if not os.path.exists(self.dump):
             return []
-        with open(self.dump) as f:
-            return [m for m in map(json.loads, f) if m["type"] == typ]
+        with open(self.dump) as f:  # whole lines only: the stub may be writing one
+            return [m for m in map(json.loads, (ln for ln in f if ln.endswith("\n")))
+                    if m["type"] == typ]
 
-    def last(self, typ):
-        """(addr, cc) of the last frame of that type."""
-        f = self.frames(typ)
-        if not f:
+    def new_frame(self, typ, n):
+        """(addr, cc) of the last frame of that type, once the stub has dumped more than `n`
+        of them; None if none comes within 10 s."""
+        try:
+            f = wait_for(lambda: self.frames(typ)[n:], 10, "a new %s frame in the dump" % typ)
+        except AssertionError as e:
+            print(e, flush=True)
             return None
         return tuple(f[-1]["fields"][-2:])
 
@@ -131,19 +175,31 @@ class Frontend:
 
 
 def poll_cc(fe, sid, headers=None):
+    n = len(fe.frames("PROXY_POLL"))
     fe.req("POST", "/proxy", POLL % sid, headers)
-    return fe.last("PROXY_POLL")
+    return fe.new_frame("PROXY_POLL", n)
 
 
 def client_cc(fe, body, headers=None):
+    n = len(fe.frames("CLIENT_OFFER"))
     fe.req("POST", "/client", body, headers)
-    return fe.last("CLIENT_OFFER")
+    return fe.new_frame("CLIENT_OFFER", n)
 
 
 def amp_cc(fe, body):
+    n = len(fe.frames("CLIENT_OFFER"))
     s, _, _ = fe.req("GET", amp_path(body))
     check(s == 200, "AMP request answered")
-    return fe.last("CLIENT_OFFER")
+    return fe.new_frame("CLIENT_OFFER", n)
+
+
+def sighup(fe):
+    """SIGHUP, then wait until it is handled: one more "SIGHUP: geoip" line (reloaded, or
+    reload failed), or the frontend exited."""
+    n = fe.stderr().count(b"SIGHUP: geoip")
+    fe.fe.send_signal(signal.SIGHUP)
+    wait_for(lambda: fe.stderr().count(b"SIGHUP: geoip") > n or fe.fe.poll() is not None, 10,
+             fe.name + ": the SIGHUP handled")
 
 
 def write_tor(tmp, jp_or="JP"):
@@ -176,13 +232,11 @@ def test_tor_files(binary, tmp):
         check(amp_cc(fe, none) == ("", "??"), "tor: AMP without a usable candidate -> ??")
         # SIGHUP: a new database is used; a bad one is refused and the old one kept
         write_tor(tmp, "NZ")
-        fe.fe.send_signal(signal.SIGHUP)
-        time.sleep(0.4)
+        sighup(fe)
         check(poll_cc(fe, "p5") == ("127.0.0.1", "NZ"), "tor: SIGHUP reloads the files")
         with open(v4, "a") as f:
             f.write("1,2\n")
-        fe.fe.send_signal(signal.SIGHUP)
-        time.sleep(0.4)
+        sighup(fe)
         check(fe.fe.poll() is None, "tor: a bad file on SIGHUP is not fatal")
         check(poll_cc(fe, "p6") == ("127.0.0.1", "NZ"), "tor: old database kept on failure")
         check(b"geoip reload failed" in fe.stderr(), "tor: reload failure logged")
@@ -300,6 +354,10 @@ def test_reports(binary, tmp):
     nf = {"x-content-type-options": "nosniff"}
     log = b"snowflake-stats-end 2026-01-01 00:00:00 (86400 s)\nsnowflake-ips \n"
     try:
+        # the metricsd DEALER connects in the background too: until it has, /prometheus is
+        # 503 at once. What this wait sent is not counted below.
+        wait_for(lambda: fe.status("GET", "/prometheus") == 200, 15, "the stub metricsd reached")
+        md.seen.clear()
         check_resp("metrics found", fe.req("GET", "/metrics"), 200, log, TEXT, True)
         check_resp("prometheus", fe.req("GET", "/prometheus"), 200,
                    b"# TYPE snowflake_x counter\nsnowflake_x 8\n", PROM, False)
@@ -319,15 +377,24 @@ def test_reports(binary, tmp):
             check_resp("mute " + path, got, status, body, ctype, cors)
             check(1.8 < el < 3.0, "mute %s: answered at the 2 s deadline (%.2f s)" % (path, el))
         # a peer that leaves while held: no CANCEL is sent to metricsd
+        n = len(md.seen)
         c = socket.create_connection(("127.0.0.1", fe.port))
         c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        time.sleep(0.3)
+        wait_for(lambda: len(md.seen) > n, 10, "the GET /metrics held at metricsd")
+        peer_port = c.getsockname()[1]
         c.close()
-        time.sleep(0.3)
+        # The frontend has handled the close once it has closed its end; a CANCEL would have
+        # been queued then, ahead of the next request in the same pipe: once metricsd has
+        # answered that one, anything sent for the closed connection has arrived.
+        wait_for(lambda: not server_end_open(fe.port, peer_port), 10,
+                 "the frontend to close its end of the left connection")
+        md.mode = "found"
+        check(fe.req("GET", "/prometheus")[0] == 200, "a request after the close answered")
         check(all(m[1] == REPORT_GET for m in md.seen), "only REPORT_GETs reach metricsd")
         md.stop_flag = True  # metricsd gone: answered at once
         md.join(3)
-        time.sleep(0.3)
+        wait_for(lambda: fe.answered_at_once("/metrics", 404), 20,
+                 "the frontend to notice metricsd is gone (/metrics 404 at once)")
         for path, status in (("/metrics", 404), ("/prometheus", 503)):
             t = time.monotonic()
             s, _, _ = fe.req("GET", path)

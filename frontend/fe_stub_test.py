@@ -32,6 +32,19 @@ def check(cond, what):
         print("FAIL:", what, flush=True)
 
 
+def wait_for(cond, timeout, what):
+    """Poll `cond` until it is true or `timeout` seconds pass; raise with `what` otherwise
+    (a copy of tests/integration/harness.py's: this test stays standalone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(0.01)
+
+
 class Env:
     def __init__(self, binary, tmp):
         self.binary, self.tmp = binary, tmp
@@ -40,10 +53,16 @@ class Env:
         self.stub = self.fe = None
 
     def start_stub(self, *args):
-        self.stub_log = open(os.path.join(self.tmp, "stub.log"), "a")
+        """Start the stub and wait for its bind (it prints READY once bound). Whether the
+        frontend's DEALER has connected is each caller's own wait (reaches_stub, /debug)."""
+        path = os.path.join(self.tmp, "stub.log")
+        ready = open(path).read().count("READY ") if os.path.exists(path) else 0
+        self.stub_log = open(path, "a")
         self.stub = subprocess.Popen([STUB, "--bind", self.ep, "--proxy-hold", "1",
                                       "--client-hold", "1", *args], stdout=self.stub_log)
-        time.sleep(0.4)
+        wait_for(lambda: self.stub_text().count("READY ") > ready or self.stub.poll() is not None,
+                 15, "the stub's bind")
+        assert self.stub.poll() is None, "stub exited: %r" % self.stub_text()[-2000:]
 
     def stop_stub(self):
         self.stub.kill()
@@ -53,11 +72,21 @@ class Env:
         self.stub_log.flush()
         return open(os.path.join(self.tmp, "stub.log")).read()
 
-    def start_fe(self, *args):
-        self.fe = subprocess.Popen([self.binary, "--addr", "127.0.0.1:%d" % self.port,
-                                    "--matcher", self.ep, "--proxy-timeout", "1s",
-                                    "--client-timeout", "1s", *args])
-        time.sleep(0.5)
+    def fe_text(self):
+        with open(os.path.join(self.tmp, "fe.log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def start_fe(self, *args, tls=None):
+        """Start the frontend (its stderr to fe.log, shown at the end on failure) and wait
+        until /debug answers 200: listening, and its DEALER connected to the (answering)
+        stub."""
+        with open(os.path.join(self.tmp, "fe.log"), "ab") as log:
+            self.fe = subprocess.Popen([self.binary, "--addr", "127.0.0.1:%d" % self.port,
+                                        "--matcher", self.ep, "--proxy-timeout", "1s",
+                                        "--client-timeout", "1s", *args], stderr=log)
+        wait_for(lambda: debug_status(self, tls) == 200 or self.fe.poll() is not None, 15,
+                 "the frontend to listen and reach the stub")
+        assert self.fe.poll() is None, "frontend exited: %r" % self.fe_text()[-2000:]
 
 
 def req(env, method, path, body=None, headers=None, tls=None, timeout=6):
@@ -71,6 +100,54 @@ def req(env, method, path, body=None, headers=None, tls=None, timeout=6):
     h = {k.lower(): v for k, v in r.getheaders()}
     c.close()
     return r.status, h, data
+
+
+def debug_status(env, tls=None):
+    """Status of GET /debug, or None while the frontend does not accept connections."""
+    try:
+        return req(env, "GET", "/debug", tls=tls, timeout=5)[0]
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def answered_at_once(env, method, path, status):
+    """True if the frontend answers this request with `status` in under 0.5 s: it has no
+    matcher connection (a request sent into a pipe libzmq has not yet seen die waits for its
+    deadline instead)."""
+    t = time.monotonic()
+    try:
+        s = req(env, method, path, timeout=5)[0]
+    except (OSError, http.client.HTTPException):
+        return False
+    return s == status and time.monotonic() - t < 0.5
+
+
+def reaches_stub(env):
+    """Send GET /debug and watch both ends: True once the stub logs it (the DEALER is
+    connected), False if the frontend answers it itself first (not connected yet). For the
+    --mute stub, which never answers; the held /debug is dropped (CANCELled) on close."""
+    n = env.stub_text().count("RECV DEBUG")
+    try:
+        sock = socket.create_connection(("127.0.0.1", env.port), timeout=5)
+    except OSError:
+        return False
+    try:
+        sock.sendall(b"GET /debug HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.settimeout(0.02)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if env.stub_text().count("RECV DEBUG") > n:
+                return True
+            try:
+                if sock.recv(4096):
+                    return False
+            except socket.timeout:
+                pass
+            except OSError:
+                return False
+        return False
+    finally:
+        sock.close()
 
 
 def expect(env, name, method, path, body, status, want_body, ctype, cors=True, extra=None):
@@ -170,14 +247,19 @@ def test_match_and_cancel(env, tls=None):
     if tls:
         sock = tls.wrap_socket(sock, server_hostname="localhost")
     body = POLL % "GONE"
+    n = env.stub_text().count("'GONE'")
     sock.sendall(("POST /proxy HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
                   % (len(body), body)).encode())
-    time.sleep(0.3)
+    wait_for(lambda: env.stub_text().count("'GONE'") > n, 10, tag + "the poll held at the stub")
     sock.close()
-    time.sleep(0.3)
     log = env.stub_text()
     rid = [ln.split()[2] for ln in log.splitlines() if "'GONE'" in ln][-1]
-    check(("RECV CANCEL %s" % rid) in log, tag + "CANCEL for a disconnected proxy")
+    # only after this poll: the TLS run's ids start again at 1 in a new frontend
+    cancel = "\nRECV CANCEL %s\n" % rid
+    wait_for(lambda: cancel in env.stub_text()[log.rfind("'GONE'"):], 10,
+             tag + "the stub to receive the CANCEL")
+    log = env.stub_text()
+    check(cancel in log[log.rfind("'GONE'"):], tag + "CANCEL for a disconnected proxy")
     s, _, b = req(env, "POST", "/client", '1.0\n{"offer":"o"}', tls=tls)
     check(b == b'{"error":"no snowflake proxies currently available"}',
           tag + "cancelled proxy never matched: %r" % b)
@@ -188,7 +270,8 @@ def test_matcher_down_and_back(env):
     # libzmq's I/O thread must notice the death first: a request sent within those few ms
     # still enters the dying pipe and is answered at its deadline instead (seen on a busy
     # machine). "At once" is about what follows.
-    time.sleep(0.3)
+    wait_for(lambda: answered_at_once(env, "GET", "/debug", 503), 20,
+             "the frontend to notice the stub is gone (/debug 503 at once)")
     t = time.monotonic()
     s, _, b = req(env, "POST", "/proxy", POLL % "D")
     check(b == NO_MATCH and time.monotonic() - t < 0.5, "matcher down: proxy no match at once")
@@ -201,6 +284,7 @@ def test_matcher_down_and_back(env):
     s, _, b = req(env, "GET", "/debug")
     check(s == 503 and b == b"", "down: debug 503")
     env.start_stub("--mute")  # up, but never answers: the frontend's own deadlines
+    wait_for(lambda: reaches_stub(env), 20, "the frontend to reach the mute stub")
     t = time.monotonic()
     s, _, b = req(env, "POST", "/client", '1.0\n{"offer":"o"}')
     el = time.monotonic() - t
@@ -212,6 +296,7 @@ def test_matcher_down_and_back(env):
     check(s == 503, "mute: debug 503")
     env.stop_stub()
     env.start_stub()
+    wait_for(lambda: debug_status(env) == 200, 20, "matcher back: /debug 200 again")
     s, _, b = req(env, "GET", "/debug")
     check(s == 200, "matcher back: service resumes without restart")
 
@@ -225,8 +310,10 @@ def test_sigterm(env):
     th = threading.Thread(target=held)
     env.stop_stub()
     env.start_stub("--mute")
+    wait_for(lambda: reaches_stub(env), 20, "the frontend to reach the mute stub")
+    n = env.stub_text().count("'T'")
     th.start()
-    time.sleep(0.3)
+    wait_for(lambda: env.stub_text().count("'T'") > n, 10, "the T poll held at the stub")
     t = time.monotonic()
     env.fe.send_signal(signal.SIGTERM)
     rc = env.fe.wait(timeout=3)
@@ -255,11 +342,11 @@ def peer_cn(env, tls):
 
 def test_tls(env):
     make_cert(env.tmp, "one")
-    env.start_fe("--cert", env.tmp + "/cert.pem", "--key", env.tmp + "/key.pem")
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     tls.check_hostname = False
     tls.verify_mode = ssl.CERT_NONE
     tls.set_alpn_protocols(["h2", "http/1.1"])
+    env.start_fe("--cert", env.tmp + "/cert.pem", "--key", env.tmp + "/key.pem", tls=tls)
     der1, alpn = peer_cn(env, tls)
     check(alpn == "http/1.1", "TLS: ALPN http/1.1 only (%r)" % alpn)
     s, _, b = req(env, "GET", "/robots.txt", tls=tls)
@@ -269,8 +356,10 @@ def test_tls(env):
     keep.request("GET", "/robots.txt")
     keep.getresponse().read()
     make_cert(env.tmp, "two")
+    reloads = env.fe_text().count("SIGHUP: TLS certificate reloaded")
     env.fe.send_signal(signal.SIGHUP)
-    time.sleep(0.3)
+    wait_for(lambda: env.fe_text().count("SIGHUP: TLS certificate reloaded") > reloads, 10,
+             "the frontend to log the certificate reload")
     der2, _ = peer_cn(env, tls)
     check(der1 != der2, "SIGHUP: new connections get the new certificate")
     keep.request("GET", "/robots.txt")
@@ -296,11 +385,16 @@ def main():
             env.stop_stub()
             env.start_stub()
             test_tls(env)
+        except BaseException:
+            FAILS.append("exception")
+            raise
         finally:
             for p in (env.fe, env.stub):
                 if p is not None and p.poll() is None:
                     p.kill()
                     p.wait()
+            if FAILS and env.fe is not None:
+                print("---- frontend stderr ----\n" + env.fe_text()[-6000:], flush=True)
     print("%d failures" % len(FAILS))
     return 1 if FAILS else 0
 

@@ -194,7 +194,8 @@ def scenario(binary, tmp, ctx):
         deadline = time.monotonic() + 10
         while not os.path.exists(router[6:]) and time.monotonic() < deadline:
             check(proc.poll() is None, "matcher running")
-            time.sleep(0.02)
+            time.sleep(0.02)  # poll interval of this bounded wait for the bind
+        check(os.path.exists(router[6:]), "matcher bound its ROUTER within 10 s")
         ev = Events(ctx, pub)
         fe, fe2 = Frontend(ctx, router), Frontend(ctx, router)
         sync(fe, ev)
@@ -326,7 +327,8 @@ def restart_tag(binary, tmp, ctx, sig):
     try:
         deadline = time.monotonic() + 10
         while not os.path.exists(router[6:]) and time.monotonic() < deadline:
-            time.sleep(0.02)
+            time.sleep(0.02)  # poll interval of this bounded wait for the bind
+        check(os.path.exists(router[6:]), "matcher bound its ROUTER within 10 s")
         ev = Events(ctx, pub)
         fe = Frontend(ctx, router)
         sync(fe, ev)

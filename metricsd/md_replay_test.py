@@ -239,6 +239,7 @@ def fresh_interval():
     t = time.time()
     start = t - t % INTERVAL
     if t - start > INTERVAL - 2.8:
+        # the interval boundary is the condition: metricsd's intervals follow the wall clock
         time.sleep(start + INTERVAL - t + 0.05)
         start += INTERVAL
     return start

@@ -257,6 +257,7 @@ def at_fresh_interval(margin):
     """Sleep until the current interval has at least `margin` seconds left."""
     t = time.time()
     if INTERVAL - (t - interval_start(t)) < margin:
+        # the interval boundary is the condition: metricsd's intervals follow the wall clock
         time.sleep(interval_start(t) + INTERVAL - t + 0.02)
     return interval_start(time.time())
 

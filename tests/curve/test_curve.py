@@ -139,7 +139,7 @@ class Curve(unittest.TestCase):
     def subscribed(cls):
         """Publish a client-poll (no proxy: answered at once); true once the subscriber has it."""
         ns_request(FE, GOOD, "POST", "/client", client_body("warm-up"))
-        time.sleep(0.05)
+        time.sleep(0.05)  # poll interval of wait_for(subscribed): look, else publish again
         return b'"client-poll"' in cls.log("events-good")
 
     @classmethod

@@ -12,6 +12,7 @@ Bounded: every request has a timeout, every phase a deadline; about 60 s in all.
 
 import http.client
 import random
+import re
 import selectors
 import signal
 import socket
@@ -88,6 +89,8 @@ class Load:
             poll = threading.Thread(target=run, args=("p", pp, "proxy", "/proxy",
                                                       proxy_body(sid, nat="restricted")))
             poll.start()
+            # load pacing, not a wait: a random gap between a poll and the next offer, so
+            # that some offers find that poll pooled and some arrive before it
             time.sleep(rnd.uniform(0.0, 0.2))
             offer = threading.Thread(target=run, args=("c", cp, "client", "/client",
                                                        client_body("o" + sid,
@@ -107,6 +110,36 @@ class Load:
             return [r for r in self.records if r[0] >= t]
 
 
+def unrestricted_pooled(port):
+    """True if the matcher (asked through the frontend on `port`) pools an unrestricted
+    proxy: only rendezvous() polls those, the load's proxies are all restricted."""
+    try:
+        r = request(port, "GET", "/debug", timeout=2)
+    except (OSError, http.client.HTTPException):
+        return False
+    m = re.search(rb"\n\tunrestricted: (\d+)", r.body)
+    return r.status == 200 and m is not None and int(m.group(1)) > 0
+
+
+def status_of(port, path):
+    """The status of GET `path`, or None if the request failed."""
+    try:
+        return request(port, "GET", path, timeout=DEADLINE_S + 2).status
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def answered_at_once(port, path, status):
+    """True if the frontend on `port` answers `path` with `status` in under 0.5 s: it knows
+    its peer is gone (a request sent into a pipe libzmq has not yet seen die waits for the
+    deadline instead)."""
+    try:
+        r = request(port, "GET", path, timeout=DEADLINE_S + 2)
+    except (OSError, http.client.HTTPException):
+        return False
+    return r.status == status and r.elapsed < 0.5
+
+
 def rendezvous(port_p, port_c, sid):
     """A rendezvous the load cannot steal from: an unrestricted proxy and a restricted client
     (restricted clients only take unrestricted proxies; the load's proxies are restricted).
@@ -122,7 +155,11 @@ def rendezvous(port_p, port_c, sid):
     t = threading.Thread(target=run, args=("p", port_p, "/proxy",
                                            proxy_body(sid, nat="unrestricted")))
     t.start()
-    time.sleep(0.1)
+    # the offer must find the poll pooled: wait until the matcher has it (or the poll was
+    # answered already, e.g. while the matcher is unreachable; the poll's own timeout bounds
+    # that, so this wait cannot time out unless something hangs)
+    wait_for(lambda: unrestricted_pooled(port_p) or not t.is_alive(), DEADLINE_S + 6,
+             "the rendezvous poll pooled or answered")
     c = threading.Thread(target=run, args=("c", port_c, "/client",
                                            client_body("o" + sid, nat="restricted")))
     c.start()
@@ -149,7 +186,7 @@ def rendezvous_within(test, b, seconds, what, t0=None):
                 log("%s: rendezvous after %.2f s", what, took)
                 return took
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.05)  # poll interval of this bounded retry loop
     test.fail("no rendezvous within %.1f s %s" % (seconds, what))
 
 
@@ -224,7 +261,11 @@ class FaultInjection(unittest.TestCase):
         fe.kill9()
         b.killed.add(fe)
         self.down = (time.monotonic(), None, port)
-        time.sleep(1.0)
+        # the outage is exercised once the load has met it: a request started after the kill
+        # failed on the killed frontend's port (refused)
+        wait_for(lambda: any(r[2] == port and not isinstance(r[4], int)
+                             for r in load.since(self.down[0])), 20,
+                 "a load request refused by the killed frontend")
         b.add_frontend(["--max-pending", str(MAX_PENDING), "--header-timeout", "3s"], port=port)
         b.frontends[0], b.ports[0] = b.frontends.pop(), b.ports.pop()
         self.down = (self.down[0], time.monotonic(), port)
@@ -235,7 +276,15 @@ class FaultInjection(unittest.TestCase):
     def _kill_matcher(self, b, load):
         b.matcher.kill9()
         b.killed.add(b.matcher)
-        time.sleep(1.5)
+        t_kill = time.monotonic()
+        # the outage is exercised once both frontends know the matcher is gone (/debug 503 at
+        # once) and the load has had answers from each during it
+        for port in b.ports:
+            wait_for(lambda: answered_at_once(port, "/debug", 503), 20,
+                     "frontend %d to notice the matcher is gone" % port)
+            wait_for(lambda: any(r[2] == port and isinstance(r[4], int)
+                                 for r in load.since(t_kill)), 20,
+                     "a load request answered by frontend %d without the matcher" % port)
         self._others_alive(b)
         t_back = time.monotonic()
         b.restart_matcher()
@@ -245,10 +294,17 @@ class FaultInjection(unittest.TestCase):
     def _kill_metricsd(self, b, load):
         b.metricsd.kill9()
         b.killed.add(b.metricsd)
-        time.sleep(1.0)
+        # both frontends know metricsd is gone: /prometheus 503 at once
+        for port in b.ports:
+            wait_for(lambda: answered_at_once(port, "/prometheus", 503), 20,
+                     "frontend %d to notice metricsd is gone" % port)
         self._others_alive(b)
         b.start_metricsd([])
-        time.sleep(1.0)
+        # and back: both frontends reach it again (a later death of any process still fails
+        # the test at close, which checks every exit code)
+        for port in b.ports:
+            wait_for(lambda: status_of(port, "/prometheus") == 200, 20,
+                     "frontend %d to reach the restarted metricsd" % port)
         self._others_alive(b)
         rendezvous_within(self, b, 2.0, "after the metricsd restart")
 

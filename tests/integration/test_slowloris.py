@@ -142,6 +142,17 @@ def still_held(socks):
     return n
 
 
+def accept_queue(port):
+    """Connections waiting in the accept queue of the listener on 127.0.0.1:`port` (for a
+    listening socket, /proc/net/tcp's rx_queue is that count); None if it is not listening."""
+    with open("/proc/net/tcp") as f:
+        for ln in f.readlines()[1:]:
+            fs = ln.split()
+            if fs[3] == "0A" and fs[1] == "0100007F:%04X" % port:
+                return int(fs[4].split(":")[1], 16)
+    return None
+
+
 def rendezvous(port, sid, answer="ans a=candidate"):
     """One normal rendezvous: an unrestricted proxy polls, a restricted client (which only
     unrestricted proxies can serve) offers, the proxy answers. Return the seconds it took."""
@@ -206,6 +217,8 @@ class SlowlorisAndHeldPolls(unittest.TestCase):
                                 proxy_body("bad-%d" % i, pattern="example.com$"), timeout=5)
                     self.assertIn(b"incorrect relay pattern", r.body)
                 latencies.append(r.elapsed)
+                # pacing, not a wait: spread the normal requests over the two slowloris
+                # generations the loop runs through
                 time.sleep(0.1)
             latencies.sort()
             p99 = latencies[int(len(latencies) * 0.99) - 1]
@@ -250,9 +263,12 @@ class Limits(unittest.TestCase):
 
     def test_max_pending_and_max_connections(self):
         b, port = self.b, self.b.port
+        # /debug on `port` would count against its cap: watch the matcher through a second,
+        # uncapped frontend instead
+        observer = b.add_frontend([])
         held = [Async(port, "POST", "/proxy", proxy_body("p%d" % i), timeout=15)
                 for i in range(3)]
-        time.sleep(0.5)  # /debug would count against the cap: just let the three be held
+        wait_for(lambda: debug_count(observer) == 3, 10, "the three polls held by the matcher")
         self.assertFalse(any(a.done() for a in held))
         # past the pending cap: each endpoint's error form at once
         r = request(port, "POST", "/proxy", proxy_body("over"))
@@ -266,10 +282,14 @@ class Limits(unittest.TestCase):
         self.assertLess(r.elapsed, 0.3)
         # the connection cap: 3 held + 5 idle = 8 open; the ninth waits in the accept queue
         idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(5)]
-        time.sleep(0.3)
+        wait_for(lambda: accept_queue(port) == 0, 10, "the five idle connections accepted")
         waiting = Async(port, "GET", "/robots.txt", timeout=10)
+        wait_for(lambda: accept_queue(port) == 1, 10, "the ninth connection in the accept queue")
+        # the window the test measures, not a wait: the ninth stays unaccepted and unserved
+        # for a whole second
         time.sleep(1.0)
         self.assertFalse(waiting.done(), "served past --max-connections")
+        self.assertEqual(accept_queue(port), 1, "accepted past --max-connections")
         idle.pop().close()
         r = waiting.result(1.0)  # accepted as soon as one closes, well before any timeout
         self.assertEqual(r.status, 200)
