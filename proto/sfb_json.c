@@ -252,6 +252,40 @@ s_walk_members(const char *p, size_t n, const s_field_t *fields, size_t nfields,
     return false;
 }
 
+/* Apply the members of the parsed object `root` in order, as s_walk_members() would, unless
+ * some field matches more than one key (case-insensitively): then return false having
+ * changed nothing, and the caller walks the raw text instead. */
+static bool
+s_apply_tree(json_t *root, const s_field_t *fields, size_t nfields, s_value_t *vals,
+             s_dec_result_t *res)
+{
+    unsigned seen[8] = {0};
+    const char *key;
+    json_t *v;
+    if (SFB_BUG(nfields > sizeof seen / sizeof seen[0]))
+        return false;
+    json_object_foreach(root, key, v)
+    {
+        for (size_t f = 0; f < nfields; f++)
+            if (s_key_matches(key, strlen(key), fields[f].name) && ++seen[f] > 1)
+                return false;
+    }
+    json_object_foreach(root, key, v)
+    {
+        for (size_t f = 0; f < nfields; f++) {
+            if (!s_key_matches(key, strlen(key), fields[f].name))
+                continue;
+            if (!s_apply(fields[f].kind, &vals[f], v) && res->rc == S_DEC_OK) {
+                res->rc = S_DEC_FIELD_TYPE;
+                res->bad_field = f;
+                res->bad_type = json_typeof(v);
+            }
+            break;
+        }
+    }
+    return true;
+}
+
 /* Decode `text` into `vals` (zeroed by the caller, one per field) with Go's semantics. The
  * caller frees vals[*].str whatever the outcome. */
 static void
@@ -263,21 +297,31 @@ s_decode_object(const char *text, size_t len, const s_field_t *fields, size_t nf
     if (text == NULL)
         text = "";
     json_error_t err;
-    json_t *root = json_loadb(text, len, JSON_DECODE_ANY, &err);
+    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+    bool duplicates = root == NULL && json_error_code(&err) == json_error_duplicate_key;
+    if (duplicates) /* rare: valid JSON whose exact duplicates only the member walk can order */
+        root = json_loadb(text, len, JSON_DECODE_ANY, &err);
     if (root == NULL) {
         res->rc = S_DEC_SYNTAX;
         res->syntax_text = s_syntax_text(&err, text, len);
         return;
     }
     json_type type = json_typeof(root);
-    json_decref(root);
-    if (type == JSON_NULL)
-        return; /* Go: a top-level null leaves every field at its zero value */
-    if (type != JSON_OBJECT) {
-        res->rc = S_DEC_TOP_TYPE;
-        res->bad_type = type;
+    if (type == JSON_NULL || type != JSON_OBJECT) {
+        json_decref(root);
+        if (type != JSON_NULL) { /* Go: a top-level null leaves every field at zero */
+            res->rc = S_DEC_TOP_TYPE;
+            res->bad_type = type;
+        }
         return;
     }
+    /* With no key given twice (exactly or in another case), the parsed tree holds every
+     * member once, in wire order: apply it directly instead of parsing members again. */
+    if (!duplicates && s_apply_tree(root, fields, nfields, vals, res)) {
+        json_decref(root);
+        return;
+    }
+    json_decref(root);
     if (SFB_BUG(!s_walk_members(text, len, fields, nfields, vals, res))) {
         res->rc = S_DEC_SYNTAX;
         res->syntax_text = S_ERR_SYNTAX;
