@@ -23,6 +23,8 @@ import time
 import msgpack
 import zmq
 
+from fe_testlib import FAILS, check, wait_for  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 STUB = os.path.join(HERE, "fe_stub_matcher.py")
 TEXT = "text/plain; charset=utf-8"
@@ -31,26 +33,7 @@ CORS = {"access-control-allow-origin": "*",
         "access-control-allow-headers": "Origin, X-Session-ID"}
 POLL = '{"Sid":"%s","Version":"1.3","Type":"standalone","NAT":"unrestricted","Clients":0}'
 REPORT_GET, REPORT_REPLY, STATS_LOG, PROMETHEUS = 6, 70, 0, 1
-FAILS = []
 
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def wait_for(cond, timeout, what):
-    """Poll `cond` until it is true or `timeout` seconds pass; raise with `what` otherwise
-    (a copy of tests/integration/harness.py's: this test stays standalone)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(0.01)
 
 
 def server_end_open(port, peer_port):

@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 
+from fe_testlib import FAILS, check, wait_for  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 STUB = os.path.join(HERE, "fe_stub_matcher.py")
 CORS = {"access-control-allow-origin": "*",
@@ -23,26 +25,7 @@ TEXT = "text/plain; charset=utf-8"
 POLL = ('{"Sid":"%s","Version":"1.3","Type":"standalone","NAT":"unrestricted","Clients":0,'
         '"AcceptedRelayPattern":"snowflake.torproject.net$"}')
 NO_MATCH = b'{"Status":"no match","Offer":"","NAT":"","RelayURL":""}'
-FAILS = []
 
-
-def check(cond, what):
-    if not cond:
-        FAILS.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def wait_for(cond, timeout, what):
-    """Poll `cond` until it is true or `timeout` seconds pass; raise with `what` otherwise
-    (a copy of tests/integration/harness.py's: this test stays standalone)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
-        time.sleep(0.01)
 
 
 class Env:
