@@ -322,6 +322,8 @@ s_reply_type(sfb_msg_type_t req_type)
         return SFB_MSG_REPORT_REPLY;
     case SFB_MSG_REPLAY_GET:
         return SFB_MSG_REPLAY_REPLY;
+    case SFB_MSG_POOL_GET:
+        return SFB_MSG_POOL_REPLY;
     case SFB_MSG_CANCEL:
     case SFB_MSG_PROXY_REPLY:
     case SFB_MSG_CLIENT_REPLY:
@@ -329,6 +331,7 @@ s_reply_type(sfb_msg_type_t req_type)
     case SFB_MSG_DEBUG_REPLY:
     case SFB_MSG_REPORT_REPLY:
     case SFB_MSG_REPLAY_REPLY:
+    case SFB_MSG_POOL_REPLY:
         break;
     }
     return 0;

@@ -71,6 +71,7 @@ struct mt_core {
     zlistx_t *client_fifo;      /* waiting clients by deadline */
     mt_core_stats_t stats;      /* counters */
     sfb_ratelim_t warn_rl;      /* for peer-triggered warnings */
+    uint32_t avail[SFB_PROXY_TYPE_COUNT][SFB_NAT_COUNT]; /* Sid map entries by type and NAT */
 };
 
 /* ---- keys and records ------------------------------------------------------------------ */
@@ -260,8 +261,10 @@ s_proxy_unpool(mt_core_t *core, s_proxy_t *p)
 static void
 s_proxy_forget(mt_core_t *core, s_proxy_t *p)
 {
-    if (zhashx_lookup(core->sids, &p->sid) == p)
+    if (zhashx_lookup(core->sids, &p->sid) == p) {
         zhashx_delete(core->sids, &p->sid);
+        core->avail[p->ptype][p->nat]--;
+    }
     explicit_bzero(p->addr, p->addr_len); /* no address outlives its poll */
     free(p);
 }
@@ -335,6 +338,7 @@ s_on_poll(mt_core_t *core, const unsigned char *ident, size_t ident_len, const s
     p->fifo = zlistx_add_end(core->proxy_fifo, p);
     zhashx_insert(core->held_proxies, &p->held, p);
     zhashx_insert(core->sids, &p->sid, p);
+    core->avail[p->ptype][p->nat]++;
 }
 
 /* Pop the next candidate for a client of `nat` (spec §4.4 step 4), or NULL. */
@@ -437,10 +441,11 @@ static void
 s_on_debug(mt_core_t *core, const unsigned char *ident, size_t ident_len, uint64_t req_id)
 {
     size_t types[SFB_PROXY_TYPE_COUNT] = {0}, nats[SFB_NAT_COUNT] = {0};
-    for (s_proxy_t *p = zhashx_first(core->sids); p != NULL; p = zhashx_next(core->sids)) {
-        types[p->ptype]++;
-        nats[p->nat]++;
-    }
+    for (int t = 0; t < SFB_PROXY_TYPE_COUNT; t++)
+        for (int n = 0; n < SFB_NAT_COUNT; n++) {
+            types[t] += core->avail[t][n];
+            nats[n] += core->avail[t][n];
+        }
     sfb_buf_t b;
     sfb_buf_init(&b);
     sfb_buf_printf(&b, "current snowflakes available: %zu\n", zhashx_size(core->sids));
@@ -459,6 +464,15 @@ s_on_debug(mt_core_t *core, const unsigned char *ident, size_t ident_len, uint64
     m.u.debug_text = (sfb_str_t){b.data, b.len};
     s_reply(core, ident, ident_len, &m);
     sfb_buf_dispose(&b);
+}
+
+/* The upstream gauge snowflake_available_proxies, for metricsd. */
+static void
+s_on_pool(mt_core_t *core, const unsigned char *ident, size_t ident_len, uint64_t req_id)
+{
+    sfb_msg_t m = {.type = SFB_MSG_POOL_REPLY, .req_id = req_id};
+    memcpy(m.u.pool_reply.avail, core->avail, sizeof core->avail);
+    s_reply(core, ident, ident_len, &m);
 }
 
 /* ---- public ----------------------------------------------------------------------------- */
@@ -583,6 +597,9 @@ mt_core_handle(mt_core_t *core, const unsigned char *ident, size_t ident_len, co
     case SFB_MSG_DEBUG:
         s_on_debug(core, ident, ident_len, msg->req_id);
         break;
+    case SFB_MSG_POOL_GET:
+        s_on_pool(core, ident, ident_len, msg->req_id);
+        break;
     case SFB_MSG_REPORT_GET:
     case SFB_MSG_REPLAY_GET:
         core->stats.not_for_core++; /* REPLAY_GET is answered by the router's publisher */
@@ -593,6 +610,7 @@ mt_core_handle(mt_core_t *core, const unsigned char *ident, size_t ident_len, co
     case SFB_MSG_DEBUG_REPLY:
     case SFB_MSG_REPORT_REPLY:
     case SFB_MSG_REPLAY_REPLY:
+    case SFB_MSG_POOL_REPLY:
         break; /* excluded above by sfb_msg_is_request */
     }
 }
@@ -607,6 +625,12 @@ size_t
 mt_core_sid_count(const mt_core_t *core)
 {
     return zhashx_size(core->sids);
+}
+
+void
+mt_core_available(const mt_core_t *core, uint32_t out[SFB_PROXY_TYPE_COUNT][SFB_NAT_COUNT])
+{
+    memcpy(out, core->avail, sizeof core->avail);
 }
 
 size_t

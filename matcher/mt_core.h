@@ -77,6 +77,9 @@ void mt_core_shutdown(mt_core_t *core);
 size_t mt_core_pool_size(const mt_core_t *core, bool unrestricted);
 /** Return the number of Sid map entries (pooled + matched awaiting an answer). */
 size_t mt_core_sid_count(const mt_core_t *core);
+/** Copy the number of proxies available by type and NAT (pooled, or matched and awaiting
+ *  their answer: upstream's snowflake_available_proxies) into `out`. O(1). */
+void mt_core_available(const mt_core_t *core, uint32_t out[SFB_PROXY_TYPE_COUNT][SFB_NAT_COUNT]);
 /** Return the number of clients waiting for an answer. */
 size_t mt_core_waiting_clients(const mt_core_t *core);
 /** Return the counters. */

@@ -9,13 +9,14 @@
 #include <string.h>
 
 typedef struct {
-    unsigned char ident; /* frontends are one-byte identities in these tests */
-    sfb_msg_type_t type; /* reply type */
-    uint64_t req_id;     /* echoed id */
-    int status;          /* proxy, client or answer status */
-    sfb_nat_t nat;       /* PROXY_REPLY nat */
-    char text[256];      /* offer, answer or debug text */
-    char relay[64];      /* PROXY_REPLY relay URL */
+    unsigned char ident;       /* frontends are one-byte identities in these tests */
+    sfb_msg_type_t type;       /* reply type */
+    uint64_t req_id;           /* echoed id */
+    int status;                /* proxy, client or answer status */
+    sfb_nat_t nat;             /* PROXY_REPLY nat */
+    char text[256];            /* offer, answer or debug text */
+    char relay[64];            /* PROXY_REPLY relay URL */
+    sfb_msg_pool_reply_t pool; /* POOL_REPLY counts */
 } s_out_t;
 
 typedef struct {
@@ -68,6 +69,9 @@ s_on_reply(void *ctx, const unsigned char *ident, size_t ident_len, const sfb_ms
     case SFB_MSG_DEBUG_REPLY:
         s_copy(o->text, sizeof o->text, msg->u.debug_text);
         break;
+    case SFB_MSG_POOL_REPLY:
+        o->pool = msg->u.pool_reply;
+        break;
     default:
         fail_msg("unexpected reply type %d", msg->type);
     }
@@ -90,6 +94,8 @@ s_on_event(void *ctx, const sfb_event_t *ev, sfb_str_t addr)
     f->ev[f->n_ev++] = *ev;
 }
 
+static void s_check_available(s_fix_t *f);
+
 static int
 s_setup(void **state)
 {
@@ -109,6 +115,8 @@ static int
 s_teardown(void **state)
 {
     s_fix_t *f = *state;
+    if (f->core != NULL)
+        s_check_available(f);
     mt_core_destroy(&f->core);
     assert_null(f->core);
     return 0;
@@ -124,10 +132,24 @@ s_str(const char *s)
     return (sfb_str_t){s, strlen(s)};
 }
 
+/* The available-proxy counts always add up to the Sid map. */
+static void
+s_check_available(s_fix_t *f)
+{
+    uint32_t avail[SFB_PROXY_TYPE_COUNT][SFB_NAT_COUNT];
+    mt_core_available(f->core, avail);
+    size_t sum = 0;
+    for (int t = 0; t < SFB_PROXY_TYPE_COUNT; t++)
+        for (int n = 0; n < SFB_NAT_COUNT; n++)
+            sum += avail[t][n];
+    assert_int_equal(sum, mt_core_sid_count(f->core));
+}
+
 static void
 s_send(s_fix_t *f, unsigned char fe, const sfb_msg_t *m, uint64_t now)
 {
     mt_core_handle(f->core, &fe, 1, m, now);
+    s_check_available(f);
 }
 
 static void
@@ -575,6 +597,37 @@ test_debug_text(void **state)
                         "2\n\tunknown: 3");
 }
 
+/* POOL_GET: upstream's snowflake_available_proxies{type,nat}: +1 when pooled, -1 when the
+ * poll ends unmatched or its matched client finishes. */
+static void
+test_pool_counts(void **state)
+{
+    s_fix_t *f = *state;
+    s_poll(f, 1, "a", SFB_NAT_UNRESTRICTED, 0);
+    s_poll(f, 2, "b", SFB_NAT_UNRESTRICTED, 0);
+    s_poll_full(f, 'P', 3, "c", SFB_PROXY_WEBEXT, SFB_NAT_RESTRICTED, 0, PATTERN, 0);
+    s_poll_full(f, 'P', 4, "d", SFB_PROXY_BADGE, SFB_NAT_UNKNOWN, 0, NULL, 0); /* rejected */
+    s_offer(f, 5, "o", SFB_NAT_UNRESTRICTED, 1); /* takes c (restricted pool first) */
+    s_simple(f, 'M', SFB_MSG_POOL_GET, 6, 2);
+    const sfb_msg_pool_reply_t *p = &s_out(f, 2, 'M', SFB_MSG_POOL_REPLY, 6, 0)->pool;
+    sfb_msg_pool_reply_t want = {{{0}}};
+    want.avail[SFB_PROXY_STANDALONE][SFB_NAT_UNRESTRICTED] = 2;
+    want.avail[SFB_PROXY_WEBEXT][SFB_NAT_RESTRICTED] = 1; /* matched, awaiting its answer */
+    assert_memory_equal(p, &want, sizeof want);
+    assert_int_equal(f->n_ev, 2); /* the rejection, the match: POOL_GET publishes nothing */
+
+    s_answer(f, 7, "c", "ans", 3); /* the client finishes */
+    s_simple(f, 'P', SFB_MSG_CANCEL, 1, 4);
+    s_simple(f, 'M', SFB_MSG_POOL_GET, 8, 5);
+    want.avail[SFB_PROXY_WEBEXT][SFB_NAT_RESTRICTED] = 0;
+    want.avail[SFB_PROXY_STANDALONE][SFB_NAT_UNRESTRICTED] = 1;
+    assert_memory_equal(&s_out(f, 5, 'M', SFB_MSG_POOL_REPLY, 8, 0)->pool, &want, sizeof want);
+    mt_core_expire(f->core, 10000); /* b times out */
+    s_simple(f, 'M', SFB_MSG_POOL_GET, 9, 10001);
+    memset(&want, 0, sizeof want);
+    assert_memory_equal(&s_out(f, 7, 'M', SFB_MSG_POOL_REPLY, 9, 0)->pool, &want, sizeof want);
+}
+
 static void
 test_shutdown(void **state)
 {
@@ -656,13 +709,27 @@ mt_core_test(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_adds_snowflake),          T(test_match_and_answer), T(test_no_proxies),
-        T(test_client_timeout),          T(test_proxy_timeout),    T(test_relay_rejection),
-        T(test_unknown_bridge),          T(test_selection_rules),  T(test_heap_order),
-        T(test_answer_for_pooled_proxy), T(test_timer_vs_match),   T(test_duplicate_sid_pooled),
-        T(test_duplicate_sid_matched),   T(test_cancel),           T(test_match_send_fails),
-        T(test_duplicate_request_id),    T(test_debug_text),       T(test_shutdown),
-        T(test_destroy_with_state),      T(test_tag_addresses),
+        T(test_adds_snowflake),
+        T(test_match_and_answer),
+        T(test_no_proxies),
+        T(test_client_timeout),
+        T(test_proxy_timeout),
+        T(test_relay_rejection),
+        T(test_unknown_bridge),
+        T(test_selection_rules),
+        T(test_heap_order),
+        T(test_answer_for_pooled_proxy),
+        T(test_timer_vs_match),
+        T(test_duplicate_sid_pooled),
+        T(test_duplicate_sid_matched),
+        T(test_cancel),
+        T(test_match_send_fails),
+        T(test_duplicate_request_id),
+        T(test_debug_text),
+        T(test_pool_counts),
+        T(test_shutdown),
+        T(test_destroy_with_state),
+        T(test_tag_addresses),
     };
 #undef T
     return cmocka_run_group_tests_name("mt_core", tests, NULL, NULL);

@@ -302,6 +302,12 @@ md_agg_stats(const md_agg_t *agg)
     return agg->stats;
 }
 
+void
+md_agg_available(md_agg_t *agg, const sfb_msg_pool_reply_t *pool, uint64_t mono_ms)
+{
+    md_prom_available(agg->prom, pool->avail, mono_ms);
+}
+
 const md_prom_t *
 md_agg_prom(const md_agg_t *agg)
 {

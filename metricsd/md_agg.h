@@ -67,6 +67,9 @@ void md_agg_advance(md_agg_t *agg, uint64_t t_ms);
 
 /** Return the statistics of the current interval (borrowed; readable from any thread). */
 const md_stats_t *md_agg_stats(const md_agg_t *agg);
+/** Set the snowflake_available_proxies gauge from the matcher's POOL_REPLY, received at
+ *  monotonic `mono_ms` (md_prom_available). */
+void md_agg_available(md_agg_t *agg, const sfb_msg_pool_reply_t *pool, uint64_t mono_ms);
 /** Return the cumulative Prometheus counters (borrowed; readable from any thread). */
 const md_prom_t *md_agg_prom(const md_agg_t *agg);
 

@@ -38,7 +38,7 @@
 static const sfb_opt_t s_opts[] = {
     {"events",              SFB_OPT_STR,      "ipc:///tmp/snowflake-events.ipc",   0, 0, "SUB endpoint of the matcher's event stream"},
     {"listen",              SFB_OPT_STR,      "ipc:///tmp/snowflake-metricsd.ipc", 0, 0, "ROUTER endpoint where frontends fetch reports"},
-    {"matcher",             SFB_OPT_STR,      NULL,  0, 0, "the matcher's ROUTER endpoint: ask it to replay events missed while down or in gaps (REPLAY_GET)"},
+    {"matcher",             SFB_OPT_STR,      NULL,  0, 0, "the matcher's ROUTER endpoint: ask it to replay events missed while down or in gaps (REPLAY_GET), and for the available-proxy counts each second (POOL_GET)"},
     {"replay-timeout",      SFB_OPT_DURATION, "1s",  10, 60000, "wait this long for each replay reply (sent 4 times, then the gap is counted missed)"},
     {"metrics-log",         SFB_OPT_STR,      NULL,  0, 0, "append the stats log to FILE (default: stdout, and /metrics is 404)"},
     {"metrics-interval",    SFB_OPT_DURATION, "24h", 1000, 366ULL * 86400000, "statistics interval, aligned to multiples since the Unix epoch"},

@@ -4,6 +4,7 @@
 
 #include "md_report.h"
 #include "sfb_alloc.h"
+#include "sfb_log.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +22,9 @@ struct md_prom {
     _Atomic uint64_t relay[MD_RELAY_COUNT][S_NAT][S_TYPE];    /* md_relay_t */
     _Atomic uint64_t client[MD_CC_SLOTS][S_NAT][S_METHOD][MD_CLIENT_STATUS_COUNT]; /* polls */
     _Atomic uint64_t answer[S_ANS_TYPES][2]; /* success, timeout */
+    _Atomic uint64_t avail[S_NAT][S_TYPE];   /* gauge: the last sample */
+    _Atomic uint64_t avail_seen;             /* bit n * S_TYPE + t: that series was non-zero */
+    _Atomic uint64_t avail_mono_ms;          /* when the last sample came; 0: none yet */
 };
 
 static void
@@ -99,6 +103,21 @@ md_prom_answer(md_prom_t *prom, bool success, sfb_proxy_type_t type)
         s_inc(&prom->answer[type][0]);
 }
 
+void
+md_prom_available(md_prom_t *prom, const uint32_t avail[SFB_PROXY_TYPE_COUNT][SFB_NAT_COUNT],
+                  uint64_t mono_ms)
+{
+    uint64_t seen = 0;
+    for (int n = 0; n < S_NAT; n++)
+        for (int t = 0; t < S_TYPE; t++) {
+            atomic_store_explicit(&prom->avail[n][t], avail[t][n], memory_order_relaxed);
+            if (avail[t][n] > 0)
+                seen |= 1ull << (n * S_TYPE + t);
+        }
+    atomic_fetch_or_explicit(&prom->avail_seen, seen, memory_order_relaxed);
+    atomic_store_explicit(&prom->avail_mono_ms, mono_ms ? mono_ms : 1, memory_order_release);
+}
+
 /* ---- exposition ----------------------------------------------------------------------- */
 
 #define S_MAX_LABELS 4
@@ -111,9 +130,10 @@ typedef struct {
 } s_series_t;
 
 typedef struct {
-    s_series_t *v;  /* series */
-    size_t n, cap;  /* used, allocated */
-    size_t nlabels; /* labels of the current family */
+    s_series_t *v;   /* series */
+    size_t n, cap;   /* used, allocated */
+    size_t nlabels;  /* labels of the current family */
+    uint64_t now_ms; /* monotonic time of the formatting */
 } s_list_t;
 
 static s_series_t *
@@ -154,10 +174,28 @@ static const char *const s_answer_status[2] = {"success", "timeout"};
 
 typedef struct {
     const char *name;                                 /* family name */
+    const char *type;                                 /* "counter" or "gauge" */
     const char *help;                                 /* help text */
     const char *labels[S_MAX_LABELS];                 /* label names, sorted */
     void (*collect)(const md_prom_t *p, s_list_t *l); /* fills the series */
 } s_family_t;
+
+static void
+s_collect_available(const md_prom_t *p, s_list_t *l)
+{
+    uint64_t at = atomic_load_explicit(&p->avail_mono_ms, memory_order_acquire);
+    if (at == 0 || (l->now_ms > at && l->now_ms - at > MD_PROM_AVAILABLE_STALE_MS))
+        return;
+    uint64_t seen = s_get(&p->avail_seen);
+    for (int n = 0; n < S_NAT; n++)
+        for (int t = 0; t < S_TYPE; t++) {
+            if (!(seen & (1ull << (n * S_TYPE + t))))
+                continue;
+            s_series_t *s = s_push(l, s_get(&p->avail[n][t]));
+            s->lv[0] = sfb_nat_str((sfb_nat_t)n);
+            s->lv[1] = sfb_proxy_type_str((sfb_proxy_type_t)t);
+        }
+}
 
 static void
 s_collect_proxy_total(const md_prom_t *p, s_list_t *l)
@@ -260,31 +298,43 @@ s_collect_rejected(const md_prom_t *p, s_list_t *l)
 #define S_R "rounded up to a multiple of 8"
 /* Sorted by name (checked by the unit test). */
 static const s_family_t s_families[] = {
+    {"snowflake_available_proxies",
+     "gauge",
+     "The number of currently available snowflake proxies",
+     {"nat", "type"},
+     s_collect_available},
     {"snowflake_proxy_total",
+     "counter",
      "The number of unique snowflake IPs",
      {"cc", "nat", "type"},
      s_collect_proxy_total},
     {"snowflake_rounded_client_poll_total",
+     "counter",
      "The number of snowflake client polls, " S_R,
      {"cc", "nat", "rendezvous_method", "status"},
      s_collect_client},
     {"snowflake_rounded_proxy_answer_total",
+     "counter",
      "The number of snowflake proxy answers, " S_R,
      {"status", "type"},
      s_collect_answer},
     {"snowflake_rounded_proxy_poll_rejected_relay_url_extension_total",
+     "counter",
      "The number of snowflake proxy polls rejected by Relay URL Extension, " S_R,
      {"nat", "type"},
      s_collect_rejected},
     {"snowflake_rounded_proxy_poll_total",
+     "counter",
      "The number of snowflake proxy polls, " S_R,
      {"nat", "status", "type"},
      s_collect_poll},
     {"snowflake_rounded_proxy_poll_with_relay_url_extension_total",
+     "counter",
      "The number of snowflake proxy polls with Relay URL Extension, " S_R,
      {"nat", "type"},
      s_collect_with},
     {"snowflake_rounded_proxy_poll_without_relay_url_extension_total",
+     "counter",
      "The number of snowflake proxy polls without Relay URL Extension, " S_R,
      {"nat", "type"},
      s_collect_without},
@@ -309,7 +359,7 @@ s_format_family(const md_prom_t *p, const s_family_t *f, s_list_t *l, sfb_buf_t 
     if (l->n == 0)
         return;
     qsort(l->v, l->n, sizeof *l->v, s_cmp_series);
-    sfb_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", f->name, f->help, f->name);
+    sfb_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
     char num[40];
     for (size_t i = 0; i < l->n; i++) {
         sfb_buf_printf(out, "%s{", f->name);
@@ -322,7 +372,7 @@ s_format_family(const md_prom_t *p, const s_family_t *f, s_list_t *l, sfb_buf_t 
 void
 md_prom_format(const md_prom_t *prom, sfb_buf_t *out)
 {
-    s_list_t l = {0};
+    s_list_t l = {.now_ms = sfb_now_ms()};
     for (size_t i = 0; i < sizeof s_families / sizeof s_families[0]; i++)
         s_format_family(prom, &s_families[i], &l, out);
     free(l.v);

@@ -50,6 +50,17 @@ void md_prom_client_poll(md_prom_t *prom, size_t cc_slot, sfb_nat_t nat, sfb_met
  *  else {type="",status="timeout"} as upstream HEAD does for "client gone". */
 void md_prom_answer(md_prom_t *prom, bool success, sfb_proxy_type_t type);
 
+/** A sample of snowflake_available_proxies older than this (metricsd's monotonic clock) is not
+ *  exposed: the matcher is gone or not answering, and a frozen gauge would mislead. */
+#define MD_PROM_AVAILABLE_STALE_MS 5000
+
+/** Set the gauge snowflake_available_proxies{nat,type} to the matcher's counts (POOL_REPLY),
+ *  sampled at monotonic `mono_ms`. A series appears once it has been non-zero, and then stays,
+ *  at 0 when empty, as upstream's GaugeVec does. Readers may see cells of two consecutive
+ *  samples at once; each cell is always one sample's value. */
+void md_prom_available(md_prom_t *prom, const uint32_t avail[SFB_PROXY_TYPE_COUNT][SFB_NAT_COUNT],
+                       uint64_t mono_ms);
+
 /** Append the exposition text of every family that has a series. */
 void md_prom_format(const md_prom_t *prom, sfb_buf_t *out);
 

@@ -2,6 +2,7 @@
 #include "md_health.h"
 #include "md_prom.h"
 #include "md_selftest.h"
+#include "sfb_log.h"
 #include "sfb_test.h"
 
 #include <string.h>
@@ -100,12 +101,51 @@ test_exposition(void **state)
     assert_null(p);
 }
 
+/* The gauge: series appear once non-zero and stay at 0, sorted by nat then type, and a stale
+ * sample is not shown. */
+static void
+test_available_gauge(void **state)
+{
+    (void)state;
+    md_prom_t *p = md_prom_new();
+    sfb_buf_t b;
+    sfb_buf_init(&b);
+    uint32_t avail[SFB_PROXY_TYPE_COUNT][SFB_NAT_COUNT] = {{0}};
+    md_prom_available(p, avail, sfb_now_ms());
+    md_prom_format(p, &b);
+    assert_int_equal(b.len, 0); /* nothing was ever available: no series */
+
+    avail[SFB_PROXY_STANDALONE][SFB_NAT_UNRESTRICTED] = 1;
+    avail[SFB_PROXY_WEBEXT][SFB_NAT_RESTRICTED] = 1000000;
+    avail[SFB_PROXY_BADGE][SFB_NAT_RESTRICTED] = 2;
+    md_prom_available(p, avail, sfb_now_ms());
+    avail[SFB_PROXY_BADGE][SFB_NAT_RESTRICTED] = 0;
+    md_prom_available(p, avail, sfb_now_ms());
+    md_prom_format(p, &b);
+    assert_string_equal(
+        b.data, "# HELP snowflake_available_proxies The number of currently available snowflake "
+                "proxies\n"
+                "# TYPE snowflake_available_proxies gauge\n"
+                "snowflake_available_proxies{nat=\"restricted\",type=\"badge\"} 0\n"
+                "snowflake_available_proxies{nat=\"restricted\",type=\"webext\"} 1e+06\n"
+                "snowflake_available_proxies{nat=\"unrestricted\",type=\"standalone\"} 1\n");
+
+    /* the matcher stopped answering: the family goes away rather than freeze */
+    md_prom_available(p, avail, sfb_now_ms() - MD_PROM_AVAILABLE_STALE_MS - 1000);
+    sfb_buf_reset(&b);
+    md_prom_format(p, &b);
+    assert_int_equal(b.len, 0);
+    sfb_buf_dispose(&b);
+    md_prom_destroy(&p);
+}
+
 int
 md_prom_test(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fmt_g),
         cmocka_unit_test(test_exposition),
+        cmocka_unit_test(test_available_gauge),
     };
     return cmocka_run_group_tests_name("md_prom", tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 #define S_REPLAY_BATCH 65536           /* events asked per REPLAY_GET (the matcher caps bytes) */
 #define S_BUFFER_MAX 262144            /* live events held during a catch-up (~16 MiB) */
 #define S_SETTLE_MS 200                /* after a restart, wait this long for a live event */
+#define S_POOL_MS 1000                 /* ask the matcher for its pool counts this often */
 
 struct md_recv {
     md_recv_cfg_t cfg;     /* copied; strings borrowed */
@@ -37,6 +38,8 @@ struct md_recv {
     sfb_buf_t req;         /* scratch for REPLAY_GET frames */
     uint64_t wall_ms;      /* wall time of the frame being handled */
     uint64_t mono_ms;      /* monotonic time of the last wake-up, for replay timeouts */
+    uint64_t pool_ms;      /* monotonic time of the last POOL_GET */
+    uint64_t pool_req_id;  /* id of the last POOL_GET */
     sfb_ratelim_t warn_rl; /* for per-event warnings */
 };
 
@@ -194,6 +197,11 @@ md_recv_handle_reply(md_recv_t *r, const void *frame, size_t len, uint64_t now_m
 {
     sfb_msg_t m;
     sfb_rc_t rc = sfb_msg_decode(frame, len, &m);
+    if (rc == SFB_OK && m.type == SFB_MSG_POOL_REPLY) {
+        if (m.req_id == r->pool_req_id) /* an older one may come after a newer */
+            md_agg_available(r->agg, &m.u.pool_reply, r->mono_ms);
+        return;
+    }
     if (rc == SFB_OK && m.type != SFB_MSG_REPLAY_REPLY)
         rc = SFB_BAD_TYPE;
     if (rc != SFB_OK) {
@@ -227,11 +235,28 @@ md_recv_checkpoint(md_recv_t *r)
     return 0;
 }
 
+/* Ask the matcher for the snowflake_available_proxies counts (POOL_GET); its POOL_REPLY comes
+ * on the DEALER like a REPLAY_REPLY. A lost request is just the next second's. */
+static void
+s_ask_pool(md_recv_t *r)
+{
+    if (r->dealer == NULL || r->mono_ms - r->pool_ms < S_POOL_MS)
+        return;
+    r->pool_ms = r->mono_ms;
+    sfb_msg_t get = {.type = SFB_MSG_POOL_GET, .req_id = ++r->pool_req_id};
+    sfb_buf_reset(&r->req);
+    sfb_msg_encode(&get, &r->req);
+    if (zmq_send(r->dealer, r->req.data, r->req.len, ZMQ_DONTWAIT) < 0)
+        sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "cannot send POOL_GET: %s",
+                        zmq_strerror(errno));
+}
+
 void
 md_recv_tick(md_recv_t *r, uint64_t now_ms, uint64_t mono_ms)
 {
     r->wall_ms = now_ms;
     r->mono_ms = mono_ms;
+    s_ask_pool(r);
     md_catchup_tick(r->cu, mono_ms);
     /* while events are being replayed, some may still belong to the interval: wait */
     if (now_ms >= md_agg_end_ms(r->agg) + r->cfg.grace_ms && !md_catchup_is_busy(r->cu))

@@ -44,6 +44,7 @@ s_field_count(sfb_msg_type_t type)
         return 2;
     case SFB_MSG_CANCEL:
     case SFB_MSG_DEBUG:
+    case SFB_MSG_POOL_GET:
         return 0;
     case SFB_MSG_PROXY_REPLY:
         return 4;
@@ -59,6 +60,8 @@ s_field_count(sfb_msg_type_t type)
         return 3;
     case SFB_MSG_REPLAY_REPLY:
         return 4;
+    case SFB_MSG_POOL_REPLY:
+        return 1;
     }
     return -1;
 }
@@ -116,6 +119,7 @@ sfb_msg_encode(const sfb_msg_t *msg, sfb_buf_t *out)
         break;
     case SFB_MSG_CANCEL:
     case SFB_MSG_DEBUG:
+    case SFB_MSG_POOL_GET:
         break;
     case SFB_MSG_PROXY_REPLY: {
         const sfb_msg_proxy_reply_t *r = &msg->u.proxy_reply;
@@ -158,6 +162,12 @@ sfb_msg_encode(const sfb_msg_t *msg, sfb_buf_t *out)
         msgpack_pack_bin_with_body(&pk, r->events.ptr, r->events.len);
         break;
     }
+    case SFB_MSG_POOL_REPLY:
+        msgpack_pack_array(&pk, SFB_PROXY_TYPE_COUNT * SFB_NAT_COUNT);
+        for (int t = 0; t < SFB_PROXY_TYPE_COUNT; t++)
+            for (int n = 0; n < SFB_NAT_COUNT; n++)
+                msgpack_pack_uint32(&pk, msg->u.pool_reply.avail[t][n]);
+        break;
     }
 }
 
@@ -356,6 +366,23 @@ s_decode_replay(const msgpack_object *f, sfb_msg_t *msg)
     return SFB_OK;
 }
 
+/* POOL_REPLY: one array of SFB_PROXY_TYPE_COUNT x SFB_NAT_COUNT counts, type-major. */
+static sfb_rc_t
+s_decode_pool(const msgpack_object *f, sfb_msg_pool_reply_t *p)
+{
+    if (f->type != MSGPACK_OBJECT_ARRAY ||
+        f->via.array.size != SFB_PROXY_TYPE_COUNT * SFB_NAT_COUNT)
+        return SFB_BAD_TYPE;
+    for (int t = 0; t < SFB_PROXY_TYPE_COUNT; t++)
+        for (int n = 0; n < SFB_NAT_COUNT; n++) {
+            uint64_t v;
+            if (!s_uint(&f->via.array.ptr[t * SFB_NAT_COUNT + n], UINT32_MAX, &v))
+                return SFB_BAD_TYPE;
+            p->avail[t][n] = (uint32_t)v;
+        }
+    return SFB_OK;
+}
+
 static sfb_rc_t
 s_decode_fields(const msgpack_object *f, sfb_msg_t *msg)
 {
@@ -371,6 +398,7 @@ s_decode_fields(const msgpack_object *f, sfb_msg_t *msg)
         return msg->u.answer.sid.len && msg->u.answer.answer.len ? SFB_OK : SFB_BAD_VALUE;
     case SFB_MSG_CANCEL:
     case SFB_MSG_DEBUG:
+    case SFB_MSG_POOL_GET:
         return SFB_OK;
     case SFB_MSG_PROXY_REPLY: {
         sfb_msg_proxy_reply_t *r = &msg->u.proxy_reply;
@@ -408,6 +436,8 @@ s_decode_fields(const msgpack_object *f, sfb_msg_t *msg)
     case SFB_MSG_REPLAY_GET:
     case SFB_MSG_REPLAY_REPLY:
         return s_decode_replay(f, msg);
+    case SFB_MSG_POOL_REPLY:
+        return s_decode_pool(f, &msg->u.pool_reply);
     }
     return SFB_BAD_TYPE;
 }

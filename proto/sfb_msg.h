@@ -27,12 +27,14 @@ typedef enum {
     SFB_MSG_DEBUG = 5,         /* frontend -> matcher: /debug snapshot */
     SFB_MSG_REPORT_GET = 6,    /* frontend -> metricsd: stats log or Prometheus text */
     SFB_MSG_REPLAY_GET = 7,    /* metricsd -> matcher: resend recent events (Clone pattern) */
+    SFB_MSG_POOL_GET = 8,      /* metricsd -> matcher: how many proxies are available now */
     SFB_MSG_PROXY_REPLY = 65,  /* matcher -> frontend: answer to PROXY_POLL */
     SFB_MSG_CLIENT_REPLY = 66, /* matcher -> frontend: answer to CLIENT_OFFER */
     SFB_MSG_ANSWER_REPLY = 67, /* matcher -> frontend: answer to PROXY_ANSWER */
     SFB_MSG_DEBUG_REPLY = 69,  /* matcher -> frontend: answer to DEBUG */
     SFB_MSG_REPORT_REPLY = 70, /* metricsd -> frontend: answer to REPORT_GET */
     SFB_MSG_REPLAY_REPLY = 71, /* matcher -> metricsd: answer to REPLAY_GET */
+    SFB_MSG_POOL_REPLY = 72,   /* matcher -> metricsd: answer to POOL_GET */
 } sfb_msg_type_t;
 
 typedef enum {
@@ -125,6 +127,12 @@ typedef struct {
     sfb_str_t events;   /* concatenated event bodies (sfb_event_decode_next) */
 } sfb_msg_replay_reply_t;
 
+/** Proxies available to clients (pooled, or matched and awaiting their answer) by type and
+ *  NAT: the upstream gauge snowflake_available_proxies{type,nat}. */
+typedef struct {
+    uint32_t avail[SFB_PROXY_TYPE_COUNT][SFB_NAT_COUNT];
+} sfb_msg_pool_reply_t;
+
 typedef struct {
     sfb_msg_type_t type; /* selects the union member */
     uint64_t req_id;     /* chosen by the frontend, echoed by the matcher */
@@ -140,7 +148,8 @@ typedef struct {
         sfb_msg_report_reply_t report_reply; /* REPORT_REPLY */
         sfb_msg_replay_get_t replay_get;     /* REPLAY_GET */
         sfb_msg_replay_reply_t replay_reply; /* REPLAY_REPLY */
-    } u;                                     /* CANCEL and DEBUG carry nothing more */
+        sfb_msg_pool_reply_t pool_reply;     /* POOL_REPLY */
+    } u;                                     /* CANCEL, DEBUG and POOL_GET carry nothing more */
 } sfb_msg_t;
 
 /** Append the encoding of `msg` to `out`. */

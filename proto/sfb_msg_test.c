@@ -141,6 +141,48 @@ test_hostile_frames(void **state)
 }
 
 static void
+test_pool_messages(void **state)
+{
+    (void)state;
+    sfb_buf_t b;
+    sfb_buf_init(&b);
+    sfb_msg_t get = {.type = SFB_MSG_POOL_GET, .req_id = 3};
+    sfb_msg_encode(&get, &b);
+    const unsigned char get_bytes[] = {0x93, 0x01, 0x08, 0x03};
+    assert_int_equal(b.len, sizeof get_bytes);
+    assert_memory_equal(b.data, get_bytes, sizeof get_bytes);
+
+    sfb_msg_t rep = {.type = SFB_MSG_POOL_REPLY, .req_id = 4};
+    rep.u.pool_reply.avail[SFB_PROXY_STANDALONE][SFB_NAT_UNRESTRICTED] = 2;
+    rep.u.pool_reply.avail[SFB_PROXY_IPTPROXY][SFB_NAT_UNKNOWN] = UINT32_MAX;
+    sfb_buf_reset(&b);
+    sfb_msg_encode(&rep, &b);
+    /* [1, 72, 4, [15 counts, type-major: unknown, standalone, webext, badge, iptproxy]] */
+    const unsigned char rep_bytes[] = {0x94, 0x01, 0x48, 0x04, 0x9f, 0,    0, 0,
+                                       0,    0,    2,    0,    0,    0,    0, 0,
+                                       0,    0xce, 0xff, 0xff, 0xff, 0xff, 0, 0};
+    assert_int_equal(b.len, sizeof rep_bytes);
+    assert_memory_equal(b.data, rep_bytes, sizeof rep_bytes);
+    sfb_msg_t out;
+    assert_int_equal(sfb_msg_decode(b.data, b.len, &out), SFB_OK);
+    assert_int_equal(out.type, SFB_MSG_POOL_REPLY);
+    assert_memory_equal(&out.u.pool_reply, &rep.u.pool_reply, sizeof rep.u.pool_reply);
+
+    /* 14 counts, a negative count, a count over 32 bits: refused */
+    unsigned char bad[sizeof rep_bytes + 4];
+    memcpy(bad, rep_bytes, sizeof rep_bytes);
+    bad[4] = 0x9e;
+    assert_int_equal(sfb_msg_decode(bad, sizeof rep_bytes - 1, &out), SFB_BAD_TYPE);
+    memcpy(bad, rep_bytes, sizeof rep_bytes);
+    bad[5] = 0xff; /* -1 */
+    assert_int_equal(sfb_msg_decode(bad, sizeof rep_bytes, &out), SFB_BAD_TYPE);
+    const unsigned char wide[] = {0x94, 0x01, 0x48, 0x04, 0x9f, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0,
+                                  0,    0,    0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(sfb_msg_decode(wide, sizeof wide, &out), SFB_BAD_TYPE);
+    sfb_buf_dispose(&b);
+}
+
+static void
 test_empty_required_fields(void **state)
 {
     (void)state;
@@ -160,9 +202,8 @@ int
 sfb_msg_test(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_poll_round_trip),
-        cmocka_unit_test(test_other_types_round_trip),
-        cmocka_unit_test(test_hostile_frames),
+        cmocka_unit_test(test_poll_round_trip),       cmocka_unit_test(test_other_types_round_trip),
+        cmocka_unit_test(test_hostile_frames),        cmocka_unit_test(test_pool_messages),
         cmocka_unit_test(test_empty_required_fields),
     };
     return cmocka_run_group_tests_name("sfb_msg", tests, NULL, NULL);

@@ -57,7 +57,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case SFB_MSG_REPLAY_REPLY:
         s_same_str(m.u.replay_reply.events, again.u.replay_reply.events);
         break;
+    case SFB_MSG_POOL_REPLY:
+        if (memcmp(&m.u.pool_reply, &again.u.pool_reply, sizeof m.u.pool_reply) != 0)
+            abort();
+        break;
     case SFB_MSG_REPLAY_GET:
+    case SFB_MSG_POOL_GET:
     case SFB_MSG_CANCEL:
     case SFB_MSG_DEBUG:
     case SFB_MSG_ANSWER_REPLY:

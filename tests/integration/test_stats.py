@@ -11,7 +11,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 import unittest
 
@@ -172,6 +174,45 @@ class Stats(unittest.TestCase):
         r = self.post("/client", client_body("o", nat="restricted"), CLIENT_DE)
         self.assertEqual(r.body, b'{"error":"timed out waiting for answer!"}')
         self.assertIn(b"client match", g.result(3).body)
+
+    def gauge(self):
+        """The snowflake_available_proxies series on a frontend's /prometheus, or None."""
+        r = request(self.b.port, "GET", "/prometheus")
+        self.assertEqual(r.status, 200)
+        text = r.body.decode()
+        if "# TYPE snowflake_available_proxies gauge\n" not in text:
+            return None
+        return dict(re.findall(r'^snowflake_available_proxies(\{[^}]*\}) (\S+)$', text, re.M))
+
+    def test_available_proxies_gauge(self):
+        """Upstream's gauge from the matcher's counts (POOL_GET): the held proxies by NAT and
+        type, series kept at 0 once empty, and gone while the matcher does not answer."""
+        stop = threading.Event()
+
+        def poller(addr, sid, **kw):
+            while not stop.is_set():  # a real proxy polls again as soon as a poll ends
+                self.proxy(addr, sid, **kw).result(10)
+
+        pollers = [threading.Thread(target=poller, args=a, kwargs=k, daemon=True) for a, k in [
+            ((A, "g1"), {"nat": "unrestricted"}), ((B, "g2"), {"nat": "unrestricted"}),
+            ((C, "g3"), {"nat": "restricted", "ptype": "webext"})]]
+        for t in pollers:
+            t.start()
+        su = '{nat="unrestricted",type="standalone"}'
+        wr = '{nat="restricted",type="webext"}'
+        try:
+            wait_for(lambda: self.gauge() == {su: "2", wr: "1"}, 10, "the gauge of 3 proxies")
+        finally:
+            stop.set()
+            for t in pollers:
+                t.join(15)
+        wait_for(lambda: self.gauge() == {su: "0", wr: "0"}, 10, "the gauge back at 0")
+        self.b.matcher.p.send_signal(signal.SIGSTOP)
+        try:
+            wait_for(lambda: self.gauge() is None, 10, "the stale gauge withdrawn")
+        finally:
+            self.b.matcher.p.send_signal(signal.SIGCONT)
+        wait_for(lambda: self.gauge() == {su: "0", wr: "0"}, 10, "the gauge back")
 
     def test_workload_report_exact(self):
         # run inside one interval: start just after a boundary
