@@ -246,9 +246,9 @@ s_ask_pool(md_recv_t *r)
     sfb_msg_t get = {.type = SFB_MSG_POOL_GET, .req_id = ++r->pool_req_id};
     sfb_buf_reset(&r->req);
     sfb_msg_encode(&get, &r->req);
+    /* fails while the matcher is away: the gauge then goes stale, which says so */
     if (zmq_send(r->dealer, r->req.data, r->req.len, ZMQ_DONTWAIT) < 0)
-        sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "cannot send POOL_GET: %s",
-                        zmq_strerror(errno));
+        sfb_log(SFB_DEBUG, S_MOD, "cannot send POOL_GET: %s", zmq_strerror(errno));
 }
 
 void
