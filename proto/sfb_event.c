@@ -2,6 +2,7 @@
 #include "sfb_event.h"
 
 #include <msgpack.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const s_topics[SFB_EV_KIND_COUNT] = {"proxy-poll", "client-poll",
@@ -171,18 +172,20 @@ sfb_event_decode(const void *body, size_t len, sfb_event_t *ev)
     sfb_rc_t rc = sfb_msgpack_check(body, len);
     if (rc != SFB_OK)
         return rc;
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
+    msgpack_zone zone; /* small first chunk: see sfb_msg_decode() */
+    if (!msgpack_zone_init(&zone, SFB_MSGPACK_ZONE_CHUNK))
+        abort();
+    msgpack_object obj;
     size_t off = 0;
     int seen = 0;
     rc = SFB_OK;
-    if (msgpack_unpack_next(&u, body, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
+    if (msgpack_unpack(body, len, &off, &zone, &obj) != MSGPACK_UNPACK_SUCCESS) {
         rc = SFB_BAD_SYNTAX;
-    } else if (u.data.type != MSGPACK_OBJECT_MAP) {
+    } else if (obj.type != MSGPACK_OBJECT_MAP) {
         rc = SFB_BAD_TYPE;
     } else {
-        const msgpack_object_kv *kv = u.data.via.map.ptr;
-        for (uint32_t i = 0; i < u.data.via.map.size && rc == SFB_OK; i++) {
+        const msgpack_object_kv *kv = obj.via.map.ptr;
+        for (uint32_t i = 0; i < obj.via.map.size && rc == SFB_OK; i++) {
             if (kv[i].key.type != MSGPACK_OBJECT_STR) {
                 rc = SFB_BAD_TYPE;
                 break;
@@ -200,7 +203,7 @@ sfb_event_decode(const void *body, size_t len, sfb_event_t *ev)
         else if (rc == SFB_OK && seen != (F_V | F_SEQ | F_KIND | F_OUTCOME))
             rc = SFB_BAD_VALUE;
     }
-    msgpack_unpacked_destroy(&u);
+    msgpack_zone_destroy(&zone);
     return rc;
 }
 

@@ -165,6 +165,11 @@ sfb_rc_t sfb_msg_decode(const void *frame, size_t len, sfb_msg_t *msg);
 /** Return true for request types (frontend -> matcher). */
 bool sfb_msg_is_request(sfb_msg_type_t type);
 
+/** First chunk of the msgpack zone a decoder uses for one frame: small enough for glibc's
+ *  per-thread cache (<= 1032 bytes with the chunk header), large enough for any fixed-shape
+ *  message or event (about 30 objects). */
+#define SFB_MSGPACK_ZONE_CHUNK 960
+
 /** Check that every msgpack array/map/str/bin length prefix of the first object in `buf`
  *  fits in the bytes that remain, so msgpack-c never allocates for a forged length. Return
  *  SFB_OK or SFB_TOO_BIG / SFB_BAD_SYNTAX / SFB_TRUNCATED. Shared with the event decoder. */
