@@ -147,7 +147,8 @@ s_field(const msgpack_object *k, const msgpack_object *v, sfb_event_t *ev)
     if (s_is(k, "cc")) {
         if (v->type != MSGPACK_OBJECT_STR || !sfb_cc_is_valid(v->via.str.ptr, v->via.str.size))
             return -1;
-        memcpy(ev->cc, v->via.str.ptr, v->via.str.size);
+        if (v->via.str.size > 0) /* an empty string's pointer may be NULL */
+            memcpy(ev->cc, v->via.str.ptr, v->via.str.size);
         ev->cc[v->via.str.size] = '\0';
         return 0;
     }

@@ -102,6 +102,22 @@ test_unknown_keys_and_versions(void **state)
     assert_int_equal(ev.outcome, SFB_OUT_SUCCESS);
     assert_string_equal(ev.cc, "??");
 
+    /* "" (no geolocation database): an empty msgpack string, whose pointer may be NULL */
+    sfb_buf_reset(&b);
+    msgpack_pack_map(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "v", 1);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "seq", 3);
+    msgpack_pack_uint8(&pk, 9);
+    msgpack_pack_str_with_body(&pk, "kind", 4);
+    msgpack_pack_str_with_body(&pk, "client-poll", 11);
+    msgpack_pack_str_with_body(&pk, "outcome", 7);
+    msgpack_pack_str_with_body(&pk, "denied", 6);
+    msgpack_pack_str_with_body(&pk, "cc", 2);
+    msgpack_pack_str_with_body(&pk, "", 0);
+    assert_int_equal(sfb_event_decode(b.data, b.len, &ev), SFB_OK);
+    assert_string_equal(ev.cc, "");
+
     sfb_buf_reset(&b);
     msgpack_pack_map(&pk, 1);
     msgpack_pack_str_with_body(&pk, "v", 1);

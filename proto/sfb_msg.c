@@ -291,7 +291,8 @@ s_str(const msgpack_object *o, sfb_str_t *out)
 {
     if (o->type != MSGPACK_OBJECT_STR)
         return false;
-    out->ptr = o->via.str.ptr;
+    /* msgpack_unpack() gives an empty string a NULL pointer; callers may memcpy from it */
+    out->ptr = o->via.str.size ? o->via.str.ptr : "";
     out->len = o->via.str.size;
     return true;
 }
@@ -362,8 +363,8 @@ s_decode_replay(const msgpack_object *f, sfb_msg_t *msg)
     }
     if (f[3].type != MSGPACK_OBJECT_BIN)
         return SFB_BAD_TYPE;
-    msg->u.replay_reply =
-        (sfb_msg_replay_reply_t){a, b, (uint32_t)c, {f[3].via.bin.ptr, f[3].via.bin.size}};
+    msg->u.replay_reply = (sfb_msg_replay_reply_t){
+        a, b, (uint32_t)c, {f[3].via.bin.size ? f[3].via.bin.ptr : "", f[3].via.bin.size}};
     return SFB_OK;
 }
 
