@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, os.path.join(HERE, "..", "multihost"))
 import harness  # noqa: E402
 from harness import answer_body, binary, client_body, proxy_body, wait_for  # noqa: E402
-from test_multihost import netns  # noqa: E402
+from test_multihost import NsAsync, netns, sh  # noqa: E402
 
 TAG = "sfc%d" % os.getpid()
 CORE, FE = TAG + "core", TAG + "fe"
@@ -33,23 +33,9 @@ ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=66
            LSAN_OPTIONS="suppressions=" + os.path.join(HERE, "..", "..", "metricsd", "lsan.supp"))
 
 
-def sh(*args):
-    subprocess.run(args, check=True, capture_output=True, timeout=20)
-
-
 def ns_request(ns, port, method, path, body=None, timeout=10):
     with netns(ns):
         return harness.request(port, method, path, body, timeout=timeout)
-
-
-class NsAsync(harness.Async):
-    def __init__(self, ns, *args, **kwargs):
-        self._ns = ns
-        super().__init__(*args, **kwargs)
-
-    def _run(self, *args, **kwargs):
-        with netns(self._ns):
-            super()._run(*args, **kwargs)
 
 
 class Curve(unittest.TestCase):
