@@ -471,7 +471,7 @@ static void
 s_on_pool(mt_core_t *core, const unsigned char *ident, size_t ident_len, uint64_t req_id)
 {
     sfb_msg_t m = {.type = SFB_MSG_POOL_REPLY, .req_id = req_id};
-    memcpy(m.u.pool_reply.avail, core->avail, sizeof core->avail);
+    mt_core_available(core, m.u.pool_reply.avail);
     s_reply(core, ident, ident_len, &m);
 }
 

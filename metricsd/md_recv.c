@@ -94,6 +94,15 @@ s_count(void *arg, const sfb_event_t *ev)
     md_agg_apply(r->agg, ev);
 }
 
+/* Encode `msg` and send it to the matcher without blocking; 0, or -1 with errno set. */
+static int
+s_to_matcher(md_recv_t *r, const sfb_msg_t *msg)
+{
+    sfb_buf_reset(&r->req);
+    sfb_msg_encode(msg, &r->req);
+    return zmq_send(r->dealer, r->req.data, r->req.len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
 /* Send a REPLAY_GET on the DEALER (md_catchup's send callback). A failure is left to the
  * request's timeout. */
 static void
@@ -104,11 +113,7 @@ s_send_get(void *arg, const sfb_msg_t *get)
         r->cfg.replay_send(r->cfg.replay_arg, get);
         return;
     }
-    if (r->dealer == NULL)
-        return;
-    sfb_buf_reset(&r->req);
-    sfb_msg_encode(get, &r->req);
-    if (zmq_send(r->dealer, r->req.data, r->req.len, ZMQ_DONTWAIT) < 0)
+    if (r->dealer != NULL && s_to_matcher(r, get) != 0)
         sfb_log_ratelim(&r->warn_rl, SFB_WARN, S_MOD, "cannot send REPLAY_GET: %s",
                         zmq_strerror(errno));
 }
@@ -244,10 +249,8 @@ s_ask_pool(md_recv_t *r)
         return;
     r->pool_ms = r->mono_ms;
     sfb_msg_t get = {.type = SFB_MSG_POOL_GET, .req_id = ++r->pool_req_id};
-    sfb_buf_reset(&r->req);
-    sfb_msg_encode(&get, &r->req);
     /* fails while the matcher is away: the gauge then goes stale, which says so */
-    if (zmq_send(r->dealer, r->req.data, r->req.len, ZMQ_DONTWAIT) < 0)
+    if (s_to_matcher(r, &get) != 0)
         sfb_log(SFB_DEBUG, S_MOD, "cannot send POOL_GET: %s", zmq_strerror(errno));
 }
 
