@@ -82,7 +82,7 @@ void
 md_health_set(md_health_t *health, md_health_item_t item, uint64_t v)
 {
     if ((unsigned)item < MD_HEALTH_COUNT)
-        atomic_store_explicit(&health->v[item], v, memory_order_relaxed);
+        atomic_store_explicit(&health->v[item], v, memory_order_release);
 }
 
 uint64_t
@@ -90,7 +90,7 @@ md_health_get(const md_health_t *health, md_health_item_t item)
 {
     if ((unsigned)item >= MD_HEALTH_COUNT)
         return 0;
-    return atomic_load_explicit(&health->v[item], memory_order_relaxed);
+    return atomic_load_explicit(&health->v[item], memory_order_acquire);
 }
 
 static int

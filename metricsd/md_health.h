@@ -1,6 +1,10 @@
 /* md_health.h - metricsd's own health figures (missed events, decode errors, checkpoints,
  * replies...). They are exposed only on the operator's --prometheus-addr endpoint, never in
- * the published statistics. Any thread may update or read a figure: each is a C11 atomic. */
+ * the published statistics. Any thread may update or read a figure: each is a C11 atomic.
+ * A rendering is not a snapshot (each figure is read on its own), but a gauge set after
+ * other updates is a release: a reader that sees the new value (an acquire) also sees every
+ * update made before it, e.g. once MD_H_LAST_SEQ shows seq N, a later read of MD_H_EVENTS
+ * includes event N. */
 #ifndef MD_HEALTH_H
 #define MD_HEALTH_H
 
@@ -48,9 +52,9 @@ md_health_t *md_health_new(void);
 void md_health_destroy(md_health_t **health_p);
 /** Add `n` to figure `item` (any thread). */
 void md_health_add(md_health_t *health, md_health_item_t item, uint64_t n);
-/** Set gauge `item` to `v` (any thread). */
+/** Set gauge `item` to `v` (any thread), with release order. */
 void md_health_set(md_health_t *health, md_health_item_t item, uint64_t v);
-/** Return figure `item` (any thread). */
+/** Return figure `item` (any thread), with acquire order. */
 uint64_t md_health_get(const md_health_t *health, md_health_item_t item);
 /** Append every figure as Prometheus text, families sorted by name ("snowflake_metricsd_*"). */
 void md_health_format(const md_health_t *health, sfb_buf_t *out);
