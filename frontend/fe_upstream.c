@@ -1,6 +1,7 @@
 /* fe_upstream.c - see fe_upstream.h. The ZMQ_FD wiring follows notes/dependencies.md §2:
- * a dup()ed fd watched with H2O_SOCKET_FLAG_DONT_READ, drained while ZMQ_EVENTS has POLLIN,
- * and re-checked after every send (ZMQ_FD is edge-like; h2o's epoll is level-triggered).
+ * a dup()ed fd watched with H2O_SOCKET_FLAG_DONT_READ, drained until a recv finds nothing,
+ * and drained again at the end of every loop turn that sent (ZMQ_FD is edge-like; h2o's
+ * epoll is level-triggered).
  * Watched HTTP connections are found through one registry per thread (s_watching), shared by
  * every instance of that thread: each entry is a held request, which names its upstream. */
 #include "fe_upstream.h"
@@ -103,13 +104,13 @@ s_id_key(uint64_t id)
 static _Thread_local zhashx_t *s_watching;
 static _Thread_local size_t s_instances; /* instances alive on this thread */
 
+/* A send may have consumed the ZMQ_FD signal of a reply already queued: drain at the end of
+ * this loop turn. One drain covers every send of the turn, so a burst of requests costs one
+ * command check (libzmq's getpid + poll) instead of a ZMQ_EVENTS query per send. */
 static void
 s_check_after_send(fe_upstream_t *up)
 {
-    int ev = 0;
-    size_t l = sizeof ev;
-    if (zmq_getsockopt(up->raw, ZMQ_EVENTS, &ev, &l) == 0 && (ev & ZMQ_POLLIN) &&
-        !h2o_timeout_is_linked(&up->drain_entry))
+    if (!h2o_timeout_is_linked(&up->drain_entry))
         h2o_timeout_link(up->ctx->loop, &up->ctx->zero_timeout, &up->drain_entry);
 }
 
@@ -363,15 +364,15 @@ s_handle_frame(fe_upstream_t *up, const void *frame, size_t len)
     s_finish(h, FE_UP_REPLY, &msg);
 }
 
+/* Receive until the socket has nothing: a recv that finds its pipe empty processes libzmq's
+ * commands (reading the ZMQ_FD eventfd) and tries once more before EAGAIN, as ZMQ_EVENTS
+ * would, so the fd is quiet afterwards unless something new came. Sends made while draining
+ * happened before that last recv: the deferred drain they linked is not needed. */
 static void
 s_drain(fe_upstream_t *up)
 {
     s_flush_cancels(up); /* ZMQ_FD also wakes us when the queue has room again */
     for (;;) {
-        int ev = 0;
-        size_t l = sizeof ev;
-        if (zmq_getsockopt(up->raw, ZMQ_EVENTS, &ev, &l) != 0 || !(ev & ZMQ_POLLIN))
-            break;
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, up->raw, ZMQ_DONTWAIT) < 0) {
@@ -389,13 +390,16 @@ s_drain(fe_upstream_t *up)
         }
         zmq_msg_close(&m);
     }
+    if (h2o_timeout_is_linked(&up->drain_entry))
+        h2o_timeout_unlink(&up->drain_entry);
 }
 
 static void
 s_on_zmq_readable(h2o_socket_t *sock, const char *err)
 {
     (void)err;
-    s_drain(sock->data); /* always query ZMQ_EVENTS here, or level-triggered epoll spins */
+    s_drain(sock->data); /* always end with a recv that finds nothing, or level-triggered epoll
+                          * spins on the eventfd */
 }
 
 static void
