@@ -10,6 +10,8 @@
 #include <czmq.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Queue limits per frontend, both ways. A frontend forwards at most ~30k requests/s
@@ -230,13 +232,25 @@ s_timeout_ms(uint64_t deadline, uint64_t now)
     return d > INT_MAX ? INT_MAX : (long)d;
 }
 
+/* The loop polls ZMQ_FD itself instead of calling zmq_poll, which would query ZMQ_EVENTS
+ * before and after its poll (libzmq's getpid + poll each time). That is sound because the
+ * last libzmq call on the ROUTER before every poll() is the recv that found nothing: it
+ * processed libzmq's pending commands, which drains ZMQ_FD's eventfd, so the fd becomes
+ * readable again exactly when something new arrives (notes/dependencies.md §2.1). Timers may
+ * send replies, which can consume that signal, so they run before the drain, never between
+ * it and the poll. */
 int
 mt_router_run(mt_router_t *r, mt_core_t *core, int signal_fd, mt_router_signal_fn on_signal,
               void *ctx)
 {
-    zmq_pollitem_t items[2] = {{r->raw, 0, ZMQ_POLLIN, 0}, {NULL, signal_fd, ZMQ_POLLIN, 0}};
+    int zfd;
+    size_t zfd_len = sizeof zfd;
+    if (zmq_getsockopt(r->raw, ZMQ_FD, &zfd, &zfd_len) != 0) {
+        sfb_log(SFB_ERROR, "mt.router", "ZMQ_FD: %s", zmq_strerror(errno));
+        return -1;
+    }
+    struct pollfd fds[2] = {{.fd = zfd, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
     uint64_t next_beat = sfb_now_ms() + S_HEARTBEAT_MS;
-    bool more = false;
     for (;;) {
         uint64_t now = sfb_now_ms();
         mt_core_expire(core, now);
@@ -244,19 +258,19 @@ mt_router_run(mt_router_t *r, mt_core_t *core, int signal_fd, mt_router_signal_f
             mt_router_log_stats(r, core, "heartbeat");
             next_beat = now + S_HEARTBEAT_MS;
         }
+        bool more = s_drain(r, core);
         uint64_t deadline = mt_core_next_deadline(core);
         if (next_beat < deadline)
             deadline = next_beat;
-        int rc = zmq_poll(items, 2, more ? 0 : s_timeout_ms(deadline, now));
+        int rc = poll(fds, 2, more ? 0 : (int)s_timeout_ms(deadline, sfb_now_ms()));
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc < 0) {
-            sfb_log(SFB_ERROR, "mt.router", "zmq_poll failed: %s", zmq_strerror(errno));
+            sfb_log(SFB_ERROR, "mt.router", "poll failed: %s", strerror(errno));
             return -1;
         }
-        if ((items[1].revents & ZMQ_POLLIN) && !s_signals(signal_fd, on_signal, ctx))
+        if ((fds[1].revents & POLLIN) && !s_signals(signal_fd, on_signal, ctx))
             return 0;
-        more = (items[0].revents & ZMQ_POLLIN) && s_drain(r, core);
     }
 }
 
