@@ -11,6 +11,7 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -270,8 +271,9 @@ md_recv_tick(md_recv_t *r, uint64_t now_ms, uint64_t mono_ms)
 
 /* ---- the thread ------------------------------------------------------------------------- */
 
-/* Read every queued [topic, body] message without blocking, up to S_DRAIN_MAX. */
-static void
+/* Read every queued [topic, body] message without blocking, up to S_DRAIN_MAX; return true
+ * if more may be queued (the last receive did not find the socket empty). */
+static bool
 s_drain(md_recv_t *r, void *sub)
 {
     for (int i = 0; i < S_DRAIN_MAX; i++) {
@@ -279,7 +281,7 @@ s_drain(md_recv_t *r, void *sub)
         zmq_msg_init(&part);
         if (zmq_msg_recv(&part, sub, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&part);
-            return;
+            return false;
         }
         /* The topic frame only routes; the body says what the event is. Use the last part. */
         while (zmq_msg_more(&part)) {
@@ -291,10 +293,12 @@ s_drain(md_recv_t *r, void *sub)
         md_recv_handle(r, zmq_msg_data(&part), zmq_msg_size(&part), sfb_wall_ms());
         zmq_msg_close(&part);
     }
+    return true;
 }
 
-/* Read every queued reply from the matcher without blocking. Replies are single frames. */
-static void
+/* Read every queued reply from the matcher without blocking, up to S_DRAIN_MAX; return true
+ * if more may be queued. Replies are single frames. */
+static bool
 s_drain_replies(md_recv_t *r, void *dealer)
 {
     for (int i = 0; i < S_DRAIN_MAX; i++) {
@@ -302,7 +306,7 @@ s_drain_replies(md_recv_t *r, void *dealer)
         zmq_msg_init(&msg);
         if (zmq_msg_recv(&msg, dealer, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&msg);
-            return;
+            return false;
         }
         bool single = !zmq_msg_more(&msg);
         if (single)
@@ -317,6 +321,7 @@ s_drain_replies(md_recv_t *r, void *dealer)
             md_health_add(r->health, MD_H_DECODE_ERRORS, 1);
         zmq_msg_close(&msg);
     }
+    return true;
 }
 
 /* Connect the SUB first (so live events are buffered while the replay catches up), then the
@@ -351,39 +356,59 @@ s_connect(md_recv_t *r, zsock_t **sub_p, zsock_t **dealer_p)
     return 0;
 }
 
+/* Receive what the actor pipe holds without blocking; return true if it says stop ($TERM,
+ * or the context is being terminated). */
+static bool
+s_pipe_term(void *pipe)
+{
+    bool term = false;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, pipe, ZMQ_DONTWAIT) >= 0)
+        term |= zmq_msg_size(&m) == 5 && memcmp(zmq_msg_data(&m), "$TERM", 5) == 0;
+    term |= errno == ETERM;
+    zmq_msg_close(&m);
+    return term;
+}
+
+/* Set `pfd` to poll the ZMQ_FD of libzmq socket `raw`; return 0 or -1. */
+static int
+s_zmq_pollfd(void *raw, struct pollfd *pfd)
+{
+    size_t len = sizeof pfd->fd;
+    pfd->events = POLLIN;
+    return zmq_getsockopt(raw, ZMQ_FD, &pfd->fd, &len);
+}
+
+/* The loop polls the sockets' ZMQ_FDs itself rather than calling zmq_poll, which queries
+ * ZMQ_EVENTS (libzmq's getpid + poll) on every socket before and after it sleeps. Sound
+ * because the last libzmq call on each socket before poll() is a receive that found it empty,
+ * which consumed its eventfd's signal (notes/dependencies.md §2.1): sends on the DEALER
+ * (REPLAY_GET, POOL_GET, made while handling events and in the tick) come before its drain.
+ * The bounded wait also ticks timers and checkpoints. */
 static void
 s_actor(zsock_t *pipe, void *args)
 {
     md_recv_t *r = args;
     zsock_t *sub = NULL, *dealer = NULL;
     int ok = s_connect(r, &sub, &dealer) == 0;
+    struct pollfd fds[3];
+    nfds_t n_fds = r->dealer ? 3 : 2;
+    ok = ok && s_zmq_pollfd(zsock_resolve(pipe), &fds[0]) == 0 &&
+         s_zmq_pollfd(zsock_resolve(sub), &fds[1]) == 0 &&
+         (n_fds == 2 || s_zmq_pollfd(r->dealer, &fds[2]) == 0);
     zsock_signal(pipe, 0);          /* zactor_new's handshake, which ignores the status */
     zsock_signal(pipe, ok ? 0 : 1); /* read by md_recv_start */
-    zmq_pollitem_t items[3] = {{zsock_resolve(pipe), 0, ZMQ_POLLIN, 0},
-                               {ok ? zsock_resolve(sub) : NULL, 0, ZMQ_POLLIN, 0},
-                               {r->dealer, 0, ZMQ_POLLIN, 0}};
-    int n_items = r->dealer ? 3 : 2;
-    long wait_ms = r->cfg.checkpoint_ms < 100 ? (long)r->cfg.checkpoint_ms + 1 : 100;
-    while (ok) {
-        int rc = zmq_poll(items, n_items, wait_ms);
-        if (rc < 0 && errno != EINTR)
-            break;
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
-            char *cmd = zstr_recv(pipe);
-            bool term = cmd == NULL || strcmp(cmd, "$TERM") == 0;
-            zstr_free(&cmd);
-            if (term)
-                break;
-        }
+    int wait_ms = r->cfg.checkpoint_ms < 100 ? (int)r->cfg.checkpoint_ms + 1 : 100;
+    while (ok && !s_pipe_term(zsock_resolve(pipe))) {
         r->mono_ms = sfb_now_ms();
         /* live events first, also before a reply: what came live need not be counted lost */
-        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
-            s_drain(r, zsock_resolve(sub));
-        if (rc > 0 && n_items == 3 && (items[2].revents & ZMQ_POLLIN)) {
-            s_drain(r, zsock_resolve(sub));
-            s_drain_replies(r, r->dealer);
-        }
+        bool more = s_drain(r, zsock_resolve(sub));
         md_recv_tick(r, sfb_wall_ms(), sfb_now_ms());
+        if (r->dealer != NULL)
+            more |= s_drain_replies(r, r->dealer);
+        if (poll(fds, n_fds, more ? 0 : wait_ms) < 0 && errno != EINTR)
+            break;
     }
     if (ok)
         md_recv_checkpoint(r);
