@@ -4,6 +4,7 @@
 #include "sfb_alloc.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,38 @@ sfb_buf_append(sfb_buf_t *b, const void *data, size_t len)
         memcpy(p, data, len);
     b->len += len;
     b->data[b->len] = '\0';
+}
+
+int
+sfb_buf_write(void *buf, const char *data, size_t len)
+{
+    sfb_buf_t *b = buf;
+    if (b->len + len + 1 > b->cap)
+        sfb_buf_reserve(b, len);
+    char *p = b->data + b->len;
+    /* msgpack-c writes 1 to ~16 bytes at a time: copy them with fixed-size moves (two that
+     * may overlap) instead of a call to memcpy */
+    if (len >= 8 && len <= 16) {
+        uint64_t head, tail;
+        memcpy(&head, data, 8);
+        memcpy(&tail, data + len - 8, 8);
+        memcpy(p, &head, 8);
+        memcpy(p + len - 8, &tail, 8);
+    } else if (len >= 4 && len < 8) {
+        uint32_t head, tail;
+        memcpy(&head, data, 4);
+        memcpy(&tail, data + len - 4, 4);
+        memcpy(p, &head, 4);
+        memcpy(p + len - 4, &tail, 4);
+    } else if (len < 4) {
+        for (size_t i = 0; i < len; i++)
+            p[i] = data[i];
+    } else {
+        memcpy(p, data, len);
+    }
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 void

@@ -21,6 +21,9 @@ void sfb_buf_reset(sfb_buf_t *b);
 char *sfb_buf_reserve(sfb_buf_t *b, size_t extra);
 /** Append `len` bytes. */
 void sfb_buf_append(sfb_buf_t *b, const void *data, size_t len);
+/** Append `len` bytes of `data` to the sfb_buf_t `buf` and return 0: the signature of
+ *  msgpack-c's packer write callback, which calls it for every few bytes it packs. */
+int sfb_buf_write(void *buf, const char *data, size_t len);
 /** Append a NUL-terminated string. */
 void sfb_buf_puts(sfb_buf_t *b, const char *s);
 /** Append one byte. */

@@ -25,9 +25,39 @@ test_append_grows_and_terminates(void **state)
     assert_null(b.data);
 }
 
+/* sfb_buf_write copies each length class its own way (< 4, 4-7, 8-16, longer): every length
+ * from 0 to 40, at every offset across a growth of the buffer, gives the bytes sfb_buf_append
+ * gives, NUL-terminated. */
+static void
+test_write_matches_append(void **state)
+{
+    (void)state;
+    char src[41];
+    for (int i = 0; i < 41; i++)
+        src[i] = (char)(0x80 + i);
+    for (size_t start = 250; start < 260; start++) { /* the first allocation is 256 bytes */
+        for (size_t len = 0; len <= 40; len++) {
+            sfb_buf_t w, a;
+            sfb_buf_init(&w);
+            sfb_buf_init(&a);
+            for (size_t k = 0; k < start; k++) {
+                sfb_buf_putc(&w, 'x');
+                sfb_buf_putc(&a, 'x');
+            }
+            assert_int_equal(sfb_buf_write(&w, src, len), 0);
+            sfb_buf_append(&a, src, len);
+            assert_int_equal(w.len, start + len);
+            assert_memory_equal(w.data, a.data, a.len + 1);
+            sfb_buf_dispose(&w);
+            sfb_buf_dispose(&a);
+        }
+    }
+}
+
 int
 sfb_buf_test(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_append_grows_and_terminates)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_append_grows_and_terminates),
+                                       cmocka_unit_test(test_write_matches_append)};
     return cmocka_run_group_tests_name("sfb_buf", tests, NULL, NULL);
 }

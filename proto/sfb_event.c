@@ -22,31 +22,41 @@ sfb_outcome_str(sfb_outcome_t outcome)
     return (unsigned)outcome < SFB_OUT_COUNT ? s_outcomes[outcome] : "unknown";
 }
 
-static int
-s_buf_write(void *data, const char *buf, size_t len)
+/* Pack a string in one write when it fits msgpack's fixstr (< 32 bytes; the same bytes as
+ * msgpack_pack_str_with_body): every key and most values of an event do, and each write is a
+ * callback into the buffer. */
+static inline void
+s_str(msgpack_packer *pk, const char *s)
 {
-    sfb_buf_append(data, buf, len);
-    return 0;
+    size_t n = strlen(s);
+    if (n >= 32) {
+        msgpack_pack_str_with_body(pk, s, n);
+        return;
+    }
+    char b[32];
+    b[0] = (char)(0xa0 | n);
+    memcpy(b + 1, s, n);
+    pk->callback(pk->data, b, n + 1);
 }
 
-static void
+static inline void
 s_key(msgpack_packer *pk, const char *k)
 {
-    msgpack_pack_str_with_body(pk, k, strlen(k));
+    s_str(pk, k);
 }
 
 static void
 s_kv_str(msgpack_packer *pk, const char *k, const char *v)
 {
     s_key(pk, k);
-    msgpack_pack_str_with_body(pk, v, strlen(v));
+    s_str(pk, v);
 }
 
 void
 sfb_event_encode(const sfb_event_t *ev, sfb_buf_t *out)
 {
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, s_buf_write);
+    msgpack_packer_init(&pk, out, sfb_buf_write);
     size_t n = 7; /* v, epoch, seq, ts, kind, outcome, cc */
     bool proxy = ev->kind == SFB_EV_PROXY_POLL || ev->kind == SFB_EV_PROXY_ANSWER;
     n += proxy ? 1 : 0;                           /* type */

@@ -7,13 +7,6 @@
 
 /* ---- encoding ---------------------------------------------------------------------------- */
 
-static int
-s_buf_write(void *data, const char *buf, size_t len)
-{
-    sfb_buf_append(data, buf, len);
-    return 0;
-}
-
 static void
 s_pack_str(msgpack_packer *pk, sfb_str_t s)
 {
@@ -77,7 +70,7 @@ void
 sfb_msg_encode(const sfb_msg_t *msg, sfb_buf_t *out)
 {
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, s_buf_write);
+    msgpack_packer_init(&pk, out, sfb_buf_write);
     int fields = s_field_count(msg->type);
     if (fields < 0)
         fields = 0;
