@@ -108,7 +108,7 @@ static _Thread_local size_t s_instances; /* instances alive on this thread */
  * this loop turn. One drain covers every send of the turn, so a burst of requests costs one
  * command check (libzmq's getpid + poll) instead of a ZMQ_EVENTS query per send. */
 static void
-s_check_after_send(fe_upstream_t *up)
+s_drain_later(fe_upstream_t *up)
 {
     if (!h2o_timeout_is_linked(&up->drain_entry))
         h2o_timeout_link(up->ctx->loop, &up->ctx->zero_timeout, &up->drain_entry);
@@ -121,7 +121,7 @@ s_send(fe_upstream_t *up, const sfb_msg_t *msg)
     sfb_buf_reset(&up->out);
     sfb_msg_encode(msg, &up->out);
     int rc = zmq_send(up->raw, up->out.data, up->out.len, ZMQ_DONTWAIT);
-    s_check_after_send(up);
+    s_drain_later(up);
     return rc < 0 ? -1 : 0;
 }
 
