@@ -33,6 +33,8 @@ import urllib.request
 import msgpack
 import zmq
 
+from md_testlib import fail, wait_for
+
 INTERVAL = 4.0
 HOLD = "500ms"
 PATTERN = "snowflake.torproject.net$"
@@ -47,21 +49,6 @@ STANDALONE, WEBEXT, BADGE, IPTPROXY = 1, 2, 3, 4
 HTTP, AMPCACHE = 0, 1
 CKPT_SEQ_OFFSET, CKPT_EPOCH_OFFSET = 32, 48  # md_agg.h
 NET = "198.51.100."
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            fail("timed out waiting for " + what)
-        time.sleep(0.01)
 
 
 class Dealer:

@@ -25,23 +25,11 @@ import urllib.request
 import msgpack
 import zmq
 
+from md_testlib import fail, wait_for
+
 INTERVAL = 2.0
 CKPT_SEQ_OFFSET = 32  # MD_AGG_CKPT_SEQ_OFFSET in md_agg.h
 TOPICS = (b"proxy-poll", b"client-poll", b"proxy-answer")
-
-
-def fail(msg):
-    raise AssertionError(msg)
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.01)
-    fail("timed out waiting for " + what)
 
 
 def event(seq, kind, outcome, cc, ptype=None, nat=None, method=None, relay=None, tag=None,
