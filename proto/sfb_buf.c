@@ -45,45 +45,49 @@ sfb_buf_reserve(sfb_buf_t *b, size_t extra)
     return b->data + b->len;
 }
 
+/* The one copy routine, inlined into both entry points: sfb_buf_write runs for every few
+ * bytes msgpack-c packs, where a further call would cost more than the copy. */
+static inline void
+s_append(sfb_buf_t *b, const void *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap)
+        sfb_buf_reserve(b, len);
+    char *p = b->data + b->len;
+    const char *d = data;
+    /* msgpack-c writes 1 to ~16 bytes at a time (sfb_buf_write): copy such runs with
+     * fixed-size moves (two that may overlap) instead of a call to memcpy */
+    if (len >= 8 && len <= 16) {
+        uint64_t head, tail;
+        memcpy(&head, d, 8);
+        memcpy(&tail, d + len - 8, 8);
+        memcpy(p, &head, 8);
+        memcpy(p + len - 8, &tail, 8);
+    } else if (len >= 4 && len < 8) {
+        uint32_t head, tail;
+        memcpy(&head, d, 4);
+        memcpy(&tail, d + len - 4, 4);
+        memcpy(p, &head, 4);
+        memcpy(p + len - 4, &tail, 4);
+    } else if (len < 4) {
+        for (size_t i = 0; i < len; i++)
+            p[i] = d[i];
+    } else {
+        memcpy(p, d, len);
+    }
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
 void
 sfb_buf_append(sfb_buf_t *b, const void *data, size_t len)
 {
-    char *p = sfb_buf_reserve(b, len);
-    if (len)
-        memcpy(p, data, len);
-    b->len += len;
-    b->data[b->len] = '\0';
+    s_append(b, data, len);
 }
 
 int
 sfb_buf_write(void *buf, const char *data, size_t len)
 {
-    sfb_buf_t *b = buf;
-    if (b->len + len + 1 > b->cap)
-        sfb_buf_reserve(b, len);
-    char *p = b->data + b->len;
-    /* msgpack-c writes 1 to ~16 bytes at a time: copy them with fixed-size moves (two that
-     * may overlap) instead of a call to memcpy */
-    if (len >= 8 && len <= 16) {
-        uint64_t head, tail;
-        memcpy(&head, data, 8);
-        memcpy(&tail, data + len - 8, 8);
-        memcpy(p, &head, 8);
-        memcpy(p + len - 8, &tail, 8);
-    } else if (len >= 4 && len < 8) {
-        uint32_t head, tail;
-        memcpy(&head, data, 4);
-        memcpy(&tail, data + len - 4, 4);
-        memcpy(p, &head, 4);
-        memcpy(p + len - 4, &tail, 4);
-    } else if (len < 4) {
-        for (size_t i = 0; i < len; i++)
-            p[i] = data[i];
-    } else {
-        memcpy(p, data, len);
-    }
-    b->len += len;
-    b->data[b->len] = '\0';
+    s_append(buf, data, len);
     return 0;
 }
 
