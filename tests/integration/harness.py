@@ -205,13 +205,14 @@ class Broker:
         assert f.alive(), "frontend exited: %r" % f.output()[-2000:]
         if self.matcher is not None and self.matcher.alive():
             # the DEALER connects in the background: on a busy machine the port opens first
-            wait_for(lambda: self._reaches_matcher(port), 10, "frontend %d reaches the matcher"
+            wait_for(lambda: self.reaches_matcher(port), 10, "frontend %d reaches the matcher"
                      % port)
         self.ports.append(port)
         self.frontends.append(f)
         return port
 
-    def _reaches_matcher(self, port):
+    def reaches_matcher(self, port):
+        """True if the frontend on `port` forwards /debug to the matcher and gets its reply."""
         try:
             return request(port, "GET", "/debug", timeout=2, tls=self.tls).status == 200
         except OSError:

