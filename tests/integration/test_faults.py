@@ -12,6 +12,7 @@ SIGCONT service resumes.
 Bounded: every request has a timeout, every phase a deadline; about 60 s in all."""
 
 import http.client
+import json
 import random
 import re
 import selectors
@@ -22,9 +23,8 @@ import threading
 import time
 import unittest
 
-from harness import (Broker, answer_body, client_body, debug_count, is_sanitized, main,
-                     proxy_body,
-                     request, rss_kb, wait_for)
+from harness import (Broker, Proc, answer_body, client_body, debug_count, is_sanitized, main,
+                     proxy_body, request, rss_kb, wait_for)
 
 HOLD_S = 2                  # --proxy-timeout and --client-timeout
 DEADLINE_S = HOLD_S + 1     # the frontend answers itself 1 s after the matcher should
@@ -191,6 +191,28 @@ def rendezvous_within(test, b, seconds, what, t0=None):
     test.fail("no rendezvous within %.1f s %s" % (seconds, what))
 
 
+class EventTap:
+    """snowflake-events subscribed to the matcher's proxy-poll events, one JSON line each, in
+    its log (stopped and checked with the broker's other processes)."""
+
+    def __init__(self, b):
+        self.proc = Proc("snowflake-events", ["--events", b.pub, "--topic", "proxy-poll"],
+                         b.dir, "events")
+        b.procs.append(self.proc)
+
+    def events(self):
+        lines = self.proc.output().decode("utf-8", "replace").splitlines()
+        return [json.loads(x) for x in lines if x.startswith("{") and x.endswith("}")]
+
+    def subscribe(self, port):
+        """Return once the subscription is live: a poll the relay pattern rejects is ended
+        (and published) at once; repeat until one shows up."""
+        def seen():
+            request(port, "POST", "/proxy", proxy_body("tap", pattern="example.com$"))
+            return any(e["outcome"] == "rejected" for e in self.events())
+        wait_for(seen, 10, "snowflake-events to receive events")
+
+
 def blast(port, rate, seconds, concurrency=2500):
     """Send `rate` proxy polls a second for `seconds` over fresh connections, at most
     `concurrency` in flight, all from one selector. Return the latencies of the answered ones
@@ -321,6 +343,8 @@ class FaultInjection(unittest.TestCase):
         rendezvous_within(self, b, 2.0, "after the metricsd restart")
 
     def _pause_matcher(self, b):
+        tap = EventTap(b)
+        tap.subscribe(b.ports[1])
         rss0 = [rss_kb(f.p.pid) for f in b.frontends]
         b.matcher.p.send_signal(signal.SIGSTOP)
         try:
@@ -345,18 +369,38 @@ class FaultInjection(unittest.TestCase):
                 self.assertLess(kb / 1024, limit_mb)
             self._others_alive(b)
         finally:
+            t_cont = time.time()
             b.matcher.p.send_signal(signal.SIGCONT)
         t0 = time.monotonic()
         # the first /debug through the drained queue, then: is anything still pooled?
-        wait_for(lambda: request(b.ports[1], "GET", "/debug", timeout=5).status == 200, 5,
+        wait_for(lambda: request(b.ports[1], "GET", "/debug", timeout=5).status == 200, 10,
                  "/debug after SIGCONT")
-        # Every blasted poll was answered by the frontend; its CANCEL must withdraw it from
-        # the matcher at once, even where the full queue refused the CANCEL at first. A
-        # poll left pooled would be a ghost proxy for --proxy-timeout (2 s here); the sanitizer
-        # build needed 0.75 s to drain the queue, so allow 1.5.
-        wait_for(lambda: debug_count(b.ports[1]) == 0, 1.5, "no ghost proxies after SIGCONT")
+        wait_for(lambda: debug_count(b.ports[1]) == 0, 10, "the pool empty after SIGCONT")
         log("nothing pooled %.2f s after SIGCONT", time.monotonic() - t0)
         rendezvous_within(self, b, 5.0, "after SIGCONT")
+        self._check_no_ghosts(tap, t_cont)
+
+    def _check_no_ghosts(self, tap, t_cont):
+        """Every blasted poll the matcher received was answered by the frontend; its CANCEL
+        (resent if the full queue refused it) must withdraw it: outcome `cancelled`. One that
+        ended `idle` stayed pooled as a ghost proxy until --proxy-timeout. Judged by outcome,
+        not by how fast the pool empties: the resumed matcher holds what it reads for 2 s, so
+        a time bound near that cannot tell a CANCEL from an expiry. The load had stopped and
+        every later poll is unrestricted, so restricted polls after SIGCONT are blasted ones."""
+        def matched_since():  # the rendezvous just made: everything before it has arrived
+            return [e for e in tap.events() if e["ts"] >= t_cont * 1000 - 50 and
+                    e["outcome"] == "matched" and e["nat"] == "unrestricted"]
+        wait_for(matched_since, 5, "the rendezvous's event")
+        evs = [e for e in tap.events() if e["ts"] >= t_cont * 1000 - 50]
+        seqs = [e["seq"] for e in evs]
+        self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))), "events were lost")
+        ended = {}
+        for e in evs:
+            if e["nat"] == "restricted":
+                ended[e["outcome"]] = ended.get(e["outcome"], 0) + 1
+        log("blasted polls ended after SIGCONT: %s", ended)
+        self.assertGreater(ended.get("cancelled", 0), 0)
+        self.assertEqual(ended.get("idle", 0), 0, "polls left pooled after their CANCEL")
 
     def _check_records(self, b, load):
         recs = load.records
