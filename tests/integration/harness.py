@@ -167,7 +167,17 @@ class Broker:
             self.close()
             raise
 
+    @staticmethod
+    def _unlink_stale(endpoint):
+        """A process killed with -9 leaves its ipc socket file: remove it, so that the file's
+        existence means the new process has bound."""
+        try:
+            os.unlink(endpoint[len("ipc://"):])
+        except FileNotFoundError:
+            pass
+
     def start_matcher(self):
+        self._unlink_stale(self.router)
         m = Proc("snowflake-matcher", self.matcher_args, self.dir, "matcher")
         self.procs.append(m)
         wait_for(lambda: os.path.exists(self.router[len("ipc://"):]) or not m.alive(), 10,
@@ -178,6 +188,7 @@ class Broker:
     def start_metricsd(self, extra):
         args = ["--events", self.pub, "--listen", self.reports, "--matcher", self.router,
                 "--state-dir", self.dir] + extra
+        self._unlink_stale(self.reports)
         self.metricsd = Proc("snowflake-metricsd", args, self.dir, "metricsd")
         self.procs.append(self.metricsd)
         wait_for(lambda: os.path.exists(self.reports[len("ipc://"):]) or
@@ -211,10 +222,10 @@ class Broker:
         self.frontends.append(f)
         return port
 
-    def reaches_matcher(self, port):
+    def reaches_matcher(self, port, timeout=2):
         """True if the frontend on `port` forwards /debug to the matcher and gets its reply."""
         try:
-            return request(port, "GET", "/debug", timeout=2, tls=self.tls).status == 200
+            return request(port, "GET", "/debug", timeout=timeout, tls=self.tls).status == 200
         except OSError:
             return False
 
