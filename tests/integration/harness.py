@@ -340,6 +340,7 @@ class Async:
     def __init__(self, *args, **kwargs):
         self._res = None
         self._exc = None
+        self.finished = None  # time.monotonic() when the request ended
         self._t = threading.Thread(target=self._run, args=args, kwargs=kwargs, daemon=True)
         self._t.start()
 
@@ -348,6 +349,7 @@ class Async:
             self._res = request(*args, **kwargs)
         except BaseException as e:  # noqa: B902 - reported by result()
             self._exc = e
+        self.finished = time.monotonic()
 
     def done(self):
         return not self._t.is_alive()

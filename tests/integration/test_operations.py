@@ -88,14 +88,15 @@ class GracefulDrain(unittest.TestCase):
             for a in held:
                 r = a.result(5)  # raises on a reset or a hang
                 self.assertEqual((r.status, r.body), (200, NO_MATCH))
-                self.assertLess(r.elapsed, 12)
+                self.assertLess(a.finished - t0, 1.0)  # the promise: answered within 1 s
+            # then it exits by itself (after a short drain; the time depends on the build)
             fe.p.wait(5)
-            self.assertLess(time.monotonic() - t0, 1.5)
             self.assertEqual(fe.p.returncode, 0)
             b.killed.add(fe)
             fe.logf.close()
-            # the drained frontend's CANCELs made the matcher let go of every one of them
-            wait_for(lambda: debug_count(b.ports[1]) == 0, 1, "matcher released the polls")
+            # the drained frontend's CANCELs made the matcher let go of every one of them,
+            # long before the polls' own 10 s hold would have
+            wait_for(lambda: debug_count(b.ports[1]) == 0, 5, "matcher released the polls")
         finally:
             b.close(self)
 
