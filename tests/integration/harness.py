@@ -218,6 +218,9 @@ class Broker:
             # the DEALER connects in the background: on a busy machine the port opens first
             wait_for(lambda: self.reaches_matcher(port), 10, "frontend %d reaches the matcher"
                      % port)
+        if self.metricsd is not None and self.metricsd.alive():
+            wait_for(lambda: self._reaches_metricsd(port), 10, "frontend %d reaches metricsd"
+                     % port)
         self.ports.append(port)
         self.frontends.append(f)
         return port
@@ -226,6 +229,13 @@ class Broker:
         """True if the frontend on `port` forwards /debug to the matcher and gets its reply."""
         try:
             return request(port, "GET", "/debug", timeout=timeout, tls=self.tls).status == 200
+        except OSError:
+            return False
+
+    def _reaches_metricsd(self, port):
+        """True if the frontend on `port` gets /prometheus from metricsd (503 without it)."""
+        try:
+            return request(port, "GET", "/prometheus", timeout=2, tls=self.tls).status == 200
         except OSError:
             return False
 

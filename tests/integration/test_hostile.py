@@ -35,10 +35,13 @@ def raw_exchange(port, data, timeout=5):
         s.close()
 
 
-class Hostile(unittest.TestCase):
+class BrokerCase(unittest.TestCase):
+    """One broker for the class; after each test every process is alive and serving."""
+    HOLD = "1s"  # --proxy-timeout and --client-timeout: most polls here end in no match
+
     @classmethod
     def setUpClass(cls):
-        cls.b = Broker(frontends=1, proxy_timeout="1s", client_timeout="1s")
+        cls.b = Broker(frontends=1, proxy_timeout=cls.HOLD, client_timeout=cls.HOLD)
 
     @classmethod
     def tearDownClass(cls):
@@ -55,6 +58,8 @@ class Hostile(unittest.TestCase):
     def post(self, path, body, headers=None):
         return request(self.port, "POST", path, body, headers)
 
+
+class Hostile(BrokerCase):
     def test_clients_field_extremes(self):
         for clients in (-1, -(2 ** 63), 2 ** 63 - 1, 0):
             r = self.post("/proxy", proxy_body("c%d" % clients, clients=clients))
@@ -62,18 +67,6 @@ class Hostile(unittest.TestCase):
         for bad in ("1e30", "2e2", "1.0", '"24"', "18446744073709551616", "[]", "true"):
             body = '{"Sid":"x","Version":"1.3","Clients":%s,"AcceptedRelayPattern":""}' % bad
             self.assertEqual(self.post("/proxy", body).status, 400, bad)
-
-    def test_negative_clients_do_not_jump_the_queue(self):
-        a = Async(self.port, "POST", "/proxy", proxy_body("low", nat="unrestricted", clients=0))
-        wait_for(lambda: debug_count(self.port) == 1, 5, "first proxy held")
-        b = Async(self.port, "POST", "/proxy",
-                  proxy_body("neg", nat="unrestricted", clients=-(2 ** 63)))
-        wait_for(lambda: debug_count(self.port) == 2, 5, "second proxy held")
-        c = Async(self.port, "POST", "/client", client_body("x"))
-        # negative counts are clamped to 0: the tie goes to the older poll
-        self.assertIn(b"client match", a.result(5).body)
-        self.assertEqual(b.result(5).body, NO_MATCH)
-        c.result(5)
 
     def test_wrong_json_types(self):
         for body in ('{"Sid":1,"Version":"1.3"}', '{"Sid":"x","Version":["1.3"]}',
@@ -96,17 +89,6 @@ class Hostile(unittest.TestCase):
         self.assertEqual(r.status, 200)
         self.assertIn(b'"error"', r.body)
 
-    def test_duplicate_keys_last_wins(self):
-        body = ('{"Sid":"first","Version":"1.3","sid":"dupkey","NAT":"restricted",'
-                '"NAT":"unrestricted","AcceptedRelayPattern":""}')
-        a = Async(self.port, "POST", "/proxy", body)
-        wait_for(lambda: debug_count(self.port) == 1, 5, "proxy held")
-        r = request(self.port, "GET", "/debug")
-        self.assertIn(b"unrestricted: 1", r.body)
-        self.assertEqual(self.post("/answer", answer_body("first", "a=candidate")).body,
-                         b'{"Status":"client gone"}')
-        self.assertEqual(a.result(5).body, NO_MATCH)
-
     def test_unknown_versions(self):
         for v in ("2.0", "", "01.0", ".1", "1"):
             body = '{"Sid":"v","Version":"%s","AcceptedRelayPattern":""}' % v
@@ -115,23 +97,6 @@ class Hostile(unittest.TestCase):
         for prefix in ("1.0\r\n", "1.1\n", "2.0\n", "\n"):
             r = self.post("/client", prefix + '{"offer":"x"}')
             self.assertEqual(r.body, b'{"error":"unsupported message version"}', prefix)
-
-    def test_replayed_sid_and_wrong_sid_answers(self):
-        first = Async(self.port, "POST", "/proxy", proxy_body("same", nat="unrestricted"))
-        wait_for(lambda: debug_count(self.port) == 1, 5, "first held")
-        second = Async(self.port, "POST", "/proxy", proxy_body("same", nat="unrestricted"))
-        # the replaced poll is answered at once; only one record stays
-        self.assertEqual(first.result(3).body, NO_MATCH)
-        self.assertEqual(debug_count(self.port), 1)
-        c = Async(self.port, "POST", "/client", client_body("offer"))
-        self.assertIn(b"client match", second.result(5).body)
-        self.assertEqual(self.post("/answer", answer_body("other", "a=candidate")).body,
-                         b'{"Status":"client gone"}')
-        self.assertEqual(self.post("/answer", answer_body("same", "a=candidate ok")).body,
-                         b'{"Status":"success"}')
-        self.assertEqual(self.post("/answer", answer_body("same", "a=candidate again")).body,
-                         b'{"Status":"client gone"}')
-        self.assertEqual(c.result(5).body, b'{"answer":"a=candidate ok"}')
 
     def test_bad_sdp_passes_through_opaque(self):
         r = self.post("/client", client_body("not an sdp at all \u2028 <script>"))
@@ -164,6 +129,52 @@ class Hostile(unittest.TestCase):
         out = raw_exchange(self.port, b"POST /proxy HTTP/1.1\r\nHost: x\r\n"
                            b"Transfer-Encoding: chunked\r\n\r\n" + body)
         self.assertTrue(out.startswith(b"HTTP/1.1 400"), out[:100])
+
+
+class HostileMatching(BrokerCase):
+    """Cases where a poll must still be pooled when a later request arrives: a hold long
+    enough that a stalled test machine cannot let it expire in between."""
+    HOLD = "3s"
+
+    def test_negative_clients_do_not_jump_the_queue(self):
+        a = Async(self.port, "POST", "/proxy", proxy_body("low", nat="unrestricted", clients=0))
+        wait_for(lambda: debug_count(self.port) == 1, 5, "first proxy held")
+        b = Async(self.port, "POST", "/proxy",
+                  proxy_body("neg", nat="unrestricted", clients=-(2 ** 63)))
+        wait_for(lambda: debug_count(self.port) == 2, 5, "second proxy held")
+        c = Async(self.port, "POST", "/client", client_body("x"))
+        # negative counts are clamped to 0: the tie goes to the older poll
+        self.assertIn(b"client match", a.result(5).body)
+        self.assertEqual(b.result(8).body, NO_MATCH)
+        c.result(5)
+
+    def test_duplicate_keys_last_wins(self):
+        body = ('{"Sid":"first","Version":"1.3","sid":"dupkey","NAT":"restricted",'
+                '"NAT":"unrestricted","AcceptedRelayPattern":""}')
+        a = Async(self.port, "POST", "/proxy", body)
+        wait_for(lambda: debug_count(self.port) == 1, 5, "proxy held")
+        r = request(self.port, "GET", "/debug")
+        self.assertIn(b"unrestricted: 1", r.body)
+        self.assertEqual(self.post("/answer", answer_body("first", "a=candidate")).body,
+                         b'{"Status":"client gone"}')
+        self.assertEqual(a.result(8).body, NO_MATCH)
+
+    def test_replayed_sid_and_wrong_sid_answers(self):
+        first = Async(self.port, "POST", "/proxy", proxy_body("same", nat="unrestricted"))
+        wait_for(lambda: debug_count(self.port) == 1, 5, "first held")
+        second = Async(self.port, "POST", "/proxy", proxy_body("same", nat="unrestricted"))
+        # the replaced poll is answered at once; only one record stays
+        self.assertEqual(first.result(3).body, NO_MATCH)
+        self.assertEqual(debug_count(self.port), 1)
+        c = Async(self.port, "POST", "/client", client_body("offer"))
+        self.assertIn(b"client match", second.result(5).body)
+        self.assertEqual(self.post("/answer", answer_body("other", "a=candidate")).body,
+                         b'{"Status":"client gone"}')
+        self.assertEqual(self.post("/answer", answer_body("same", "a=candidate ok")).body,
+                         b'{"Status":"success"}')
+        self.assertEqual(self.post("/answer", answer_body("same", "a=candidate again")).body,
+                         b'{"Status":"client gone"}')
+        self.assertEqual(c.result(5).body, b'{"answer":"a=candidate ok"}')
 
 
 if __name__ == "__main__":

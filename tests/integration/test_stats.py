@@ -96,7 +96,8 @@ class Stats(unittest.TestCase):
             pass
         self.log = os.path.join(self.tmp, "metrics.log")
         iv = "%ds" % INTERVAL
-        self.b = Broker(frontends=1, proxy_timeout="1s", client_timeout="1s",
+        # a 2 s hold: a poll must stay pooled from its /debug count until its client arrives
+        self.b = Broker(frontends=1, proxy_timeout="2s", client_timeout="2s",
                         matcher_args=["--metrics-interval", iv],
                         metricsd_args=["--metrics-interval", iv, "--metrics-log", self.log],
                         frontend_args=["--trusted-hops", "1", "--geoipdb", v4, "--geoip6db", v6])
