@@ -30,13 +30,14 @@ class MatcherFailover(unittest.TestCase):
         b.matcher.kill9()
         b.killed.add(b.matcher)
         t0 = time.monotonic()
-        # held requests: their error form within hold + 1 s margin
+        # held requests: their error form by the frontend's deadline (hold + 1 s), give or
+        # take 1 s of scheduling
         for a in (held_proxy, matched):
             r = a.result(5)
             self.assertEqual(r.status, 200)
         r = client.result(5)
         self.assertEqual((r.status, r.body), (200, b'{"error":"timed out waiting for answer!"}'))
-        self.assertLess(time.monotonic() - t0, 3.5)
+        self.assertLess(time.monotonic() - t0, 4.0)
         # new requests while the matcher is down: immediate error forms
         r = request(b.port, "POST", "/proxy", proxy_body("new"))
         self.assertEqual((r.status, r.body), (200, NO_MATCH))

@@ -168,7 +168,9 @@ class Concurrency(unittest.TestCase):
     its proxy's answer."""
 
     def test_many_pairs(self):
-        b = Broker(frontends=2, proxy_timeout="4s", client_timeout="5s")
+        # the unmatched half stays pooled for 8 s: long enough that "exactly half done" holds
+        # while the test looks, even on a stalled machine
+        b = Broker(frontends=2, proxy_timeout="8s", client_timeout="5s")
         try:
             n = 60
             polls = [Async(b.ports[i % 2], "POST", "/proxy", proxy_body("p%03d" % i))

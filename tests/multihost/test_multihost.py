@@ -144,7 +144,7 @@ class MultiHost(unittest.TestCase):
             # the cut frontend answers its error forms in time instead of hanging
             r = ns_request(FE1, "POST", "/proxy", proxy_body("cut"), timeout=10)
             self.assertEqual((r.status, r.body), (200, NO_MATCH))
-            self.assertLess(r.elapsed, 4.5)
+            self.assertLess(r.elapsed, 5.0)  # the 4 s deadline, give or take 1 s
             r = ns_request(FE1, "POST", "/client", client_body("o"), timeout=10)
             self.assertEqual(r.status, 200)
             self.assertIn(b'"error"', r.body)
