@@ -9,6 +9,7 @@ import argparse
 import atexit
 import http.client
 import os
+import random
 import shutil
 import signal
 import socket
@@ -49,10 +50,28 @@ def binary(name):
     raise FileNotFoundError(name)
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below the kernel's ephemeral range: no outgoing connection can
+    take it as its source port while a test restarts a listener on it (and a connection to
+    a dead port cannot connect to itself)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    rnd = random.Random()
+    for _ in range(1000):
+        port = rnd.randrange(max(1024, low - 12000), low)
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    raise AssertionError("no free port below %d" % low)
 
 
 def wait_for(cond, timeout, what):
