@@ -21,6 +21,9 @@ import threading
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from waits import wait_for  # noqa: E402,F401 - re-exported to the tests
+
 BINDIR = None
 ALL_PROCS = []  # every process started, so none outlives the test run (see _kill_leftovers)
 SANITIZER_MARKS = (b"ERROR: AddressSanitizer", b"ERROR: LeakSanitizer", b"runtime error:",
@@ -73,16 +76,6 @@ def free_port():
         return port
     raise AssertionError("no free port below %d" % low)
 
-
-def wait_for(cond, timeout, what):
-    """Poll `cond` until it is true or `timeout` seconds pass; raise with `what` otherwise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.01)
-    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
 
 
 def port_open(port):
