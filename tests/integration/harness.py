@@ -62,9 +62,8 @@ def free_port():
     a dead port cannot connect to itself)."""
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         low = int(f.read().split()[0])
-    rnd = random.Random()
     for _ in range(1000):
-        port = rnd.randrange(max(1024, low - 12000), low)
+        port = random.randrange(max(1024, low - 12000), low)
         if port in _PORTS_GIVEN:
             continue
         with socket.socket() as s:
@@ -75,7 +74,6 @@ def free_port():
         _PORTS_GIVEN.add(port)
         return port
     raise AssertionError("no free port below %d" % low)
-
 
 
 def port_open(port):

@@ -192,12 +192,11 @@ def rendezvous_within(test, b, seconds, what, t0=None):
 
 
 class EventTap:
-    """snowflake-events subscribed to the matcher's proxy-poll events, one JSON line each, in
-    its log (stopped and checked with the broker's other processes)."""
+    """snowflake-events subscribed to all the matcher's events, one JSON line each, in its log
+    (stopped and checked with the broker's other processes)."""
 
     def __init__(self, b):
-        self.proc = Proc("snowflake-events", ["--events", b.pub, "--topic", "proxy-poll"],
-                         b.dir, "events")
+        self.proc = Proc("snowflake-events", ["--events", b.pub], b.dir, "events")
         b.procs.append(self.proc)
 
     def events(self):
@@ -209,7 +208,8 @@ class EventTap:
         (and published) at once; repeat until one shows up."""
         def seen():
             request(port, "POST", "/proxy", proxy_body("tap", pattern="example.com$"))
-            return any(e["outcome"] == "rejected" for e in self.events())
+            return any(e["kind"] == "proxy-poll" and e["outcome"] == "rejected"
+                       for e in self.events())
         wait_for(seen, 10, "snowflake-events to receive events")
 
 
@@ -396,14 +396,15 @@ class FaultInjection(unittest.TestCase):
         every later poll is unrestricted, so restricted polls after SIGCONT are blasted ones."""
         def matched_since():  # the rendezvous just made: everything before it has arrived
             return [e for e in tap.events() if e["ts"] >= t_cont * 1000 - 50 and
-                    e["outcome"] == "matched" and e["nat"] == "unrestricted"]
+                    e["kind"] == "proxy-poll" and e["outcome"] == "matched" and
+                    e["nat"] == "unrestricted"]
         wait_for(matched_since, 5, "the rendezvous's event")
         evs = [e for e in tap.events() if e["ts"] >= t_cont * 1000 - 50]
         seqs = [e["seq"] for e in evs]
         self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))), "events were lost")
         ended = {}
         for e in evs:
-            if e["nat"] == "restricted":
+            if e["kind"] == "proxy-poll" and e["nat"] == "restricted":
                 ended[e["outcome"]] = ended.get(e["outcome"], 0) + 1
         log("blasted polls ended after SIGCONT: %s", ended)
         self.assertGreater(ended.get("cancelled", 0), 0)
