@@ -8,6 +8,7 @@ sanitizer reported anything, or if a log line contains a raw client address."""
 import argparse
 import atexit
 import http.client
+import json
 import os
 import random
 import shutil
@@ -226,26 +227,20 @@ class Broker:
         assert f.alive(), "frontend exited: %r" % f.output()[-2000:]
         if self.matcher is not None and self.matcher.alive():
             # the DEALER connects in the background: on a busy machine the port opens first
-            wait_for(lambda: self.reaches_matcher(port), 10, "frontend %d reaches the matcher"
+            wait_for(lambda: self.reaches(port, "/debug"), 10, "frontend %d reaches the matcher"
                      % port)
         if self.metricsd is not None and self.metricsd.alive():
-            wait_for(lambda: self._reaches_metricsd(port), 10, "frontend %d reaches metricsd"
+            wait_for(lambda: self.reaches(port, "/prometheus"), 10, "frontend %d reaches metricsd"
                      % port)
         self.ports.append(port)
         self.frontends.append(f)
         return port
 
-    def reaches_matcher(self, port, timeout=2):
-        """True if the frontend on `port` forwards /debug to the matcher and gets its reply."""
+    def reaches(self, port, path, timeout=2):
+        """True if the frontend on `port` answers GET `path` with 200: /debug is the matcher's
+        reply, /prometheus metricsd's (each 503 at once while that link is down)."""
         try:
-            return request(port, "GET", "/debug", timeout=timeout, tls=self.tls).status == 200
-        except OSError:
-            return False
-
-    def _reaches_metricsd(self, port):
-        """True if the frontend on `port` gets /prometheus from metricsd (503 without it)."""
-        try:
-            return request(port, "GET", "/prometheus", timeout=2, tls=self.tls).status == 200
+            return request(port, "GET", path, timeout=timeout, tls=self.tls).status == 200
         except OSError:
             return False
 
@@ -290,6 +285,28 @@ class Broker:
             if testcase is None:  # from tearDownClass: unittest reports it as an error
                 raise AssertionError("; ".join(problems))
             testcase.fail("; ".join(problems))
+
+
+class EventTap:
+    """snowflake-events subscribed to all the matcher's events, one JSON line each, in its log
+    (stopped and checked with the broker's other processes)."""
+
+    def __init__(self, b):
+        self.proc = Proc("snowflake-events", ["--events", b.pub], b.dir, "events")
+        b.procs.append(self.proc)
+
+    def events(self):
+        """Every event printed so far; fails on a line that is not one JSON object."""
+        return [json.loads(x) for x in self.proc.output().decode("utf-8").splitlines() if x]
+
+    def subscribe(self, port):
+        """Return once the subscription is live: a poll the relay pattern rejects is ended
+        (and published) at once; repeat until one shows up."""
+        def seen():
+            request(port, "POST", "/proxy", proxy_body("tap", pattern="example.com$"))
+            return any(e["kind"] == "proxy-poll" and e["outcome"] == "rejected"
+                       for e in self.events())
+        wait_for(seen, 10, "snowflake-events to receive events")
 
 
 def rss_kb(pid):

@@ -51,7 +51,7 @@ class MatcherFailover(unittest.TestCase):
         self.assertEqual(r.body, b'{"Status":"client gone"}')
         # the matcher returns: the same frontend serves again
         b.restart_matcher()
-        wait_for(lambda: request(b.port, "GET", "/debug").status == 200, 5, "debug via matcher")
+        wait_for(lambda: b.reaches(b.port, "/debug"), 5, "debug via matcher")
         p = Async(b.port, "POST", "/proxy", proxy_body("after", nat="unrestricted"))
         wait_for(lambda: debug_count(b.port) == 1, 5, "proxy held after restart")
         c = Async(b.port, "POST", "/client", client_body("again"))

@@ -12,7 +12,6 @@ SIGCONT service resumes.
 Bounded: every request has a timeout, every phase a deadline; about 60 s in all."""
 
 import http.client
-import json
 import random
 import re
 import selectors
@@ -23,7 +22,7 @@ import threading
 import time
 import unittest
 
-from harness import (Broker, Proc, answer_body, client_body, debug_count, is_sanitized, main,
+from harness import (Broker, EventTap, answer_body, client_body, debug_count, is_sanitized, main,
                      proxy_body, request, rss_kb, wait_for)
 
 HOLD_S = 2                  # --proxy-timeout and --client-timeout
@@ -122,13 +121,6 @@ def unrestricted_pooled(port):
     return r.status == 200 and m is not None and int(m.group(1)) > 0
 
 
-def status_of(port, path):
-    """The status of GET `path`, or None if the request failed."""
-    try:
-        return request(port, "GET", path, timeout=DEADLINE_S + 2).status
-    except (OSError, http.client.HTTPException):
-        return None
-
 
 def answered_at_once(port, path, status):
     """True if the frontend on `port` answers `path` with `status` in under 0.5 s: it knows
@@ -190,27 +182,6 @@ def rendezvous_within(test, b, seconds, what, t0=None):
             time.sleep(0.05)  # poll interval of this bounded retry loop
     test.fail("no rendezvous within %.1f s %s" % (seconds, what))
 
-
-class EventTap:
-    """snowflake-events subscribed to all the matcher's events, one JSON line each, in its log
-    (stopped and checked with the broker's other processes)."""
-
-    def __init__(self, b):
-        self.proc = Proc("snowflake-events", ["--events", b.pub], b.dir, "events")
-        b.procs.append(self.proc)
-
-    def events(self):
-        lines = self.proc.output().decode("utf-8", "replace").splitlines()
-        return [json.loads(x) for x in lines if x.startswith("{") and x.endswith("}")]
-
-    def subscribe(self, port):
-        """Return once the subscription is live: a poll the relay pattern rejects is ended
-        (and published) at once; repeat until one shows up."""
-        def seen():
-            request(port, "POST", "/proxy", proxy_body("tap", pattern="example.com$"))
-            return any(e["kind"] == "proxy-poll" and e["outcome"] == "rejected"
-                       for e in self.events())
-        wait_for(seen, 10, "snowflake-events to receive events")
 
 
 def blast(port, rate, seconds, concurrency=2500):
@@ -320,8 +291,8 @@ class FaultInjection(unittest.TestCase):
         deadline, took = t_back + 2.0, {}
         while len(took) < len(b.ports) and time.monotonic() < deadline:
             for port in b.ports:
-                if port not in took and b.reaches_matcher(port, max(0.1, deadline -
-                                                                    time.monotonic())):
+                left = max(0.1, deadline - time.monotonic())
+                if port not in took and b.reaches(port, "/debug", left):
                     took[port] = time.monotonic() - t_back
             time.sleep(0.01)  # poll interval of this bounded loop
         log("after the matcher restart: frontends back after %s s",
@@ -344,7 +315,7 @@ class FaultInjection(unittest.TestCase):
         # and back: both frontends reach it again (a later death of any process still fails
         # the test at close, which checks every exit code)
         for port in b.ports:
-            wait_for(lambda: status_of(port, "/prometheus") == 200, 20,
+            wait_for(lambda: b.reaches(port, "/prometheus"), 20,
                      "frontend %d to reach the restarted metricsd" % port)
         self._others_alive(b)
         rendezvous_within(self, b, 2.0, "after the metricsd restart")
@@ -380,8 +351,7 @@ class FaultInjection(unittest.TestCase):
             b.matcher.p.send_signal(signal.SIGCONT)
         t0 = time.monotonic()
         # the first /debug through the drained queue, then: is anything still pooled?
-        wait_for(lambda: request(b.ports[1], "GET", "/debug", timeout=5).status == 200, 10,
-                 "/debug after SIGCONT")
+        wait_for(lambda: b.reaches(b.ports[1], "/debug", 5), 10, "/debug after SIGCONT")
         wait_for(lambda: debug_count(b.ports[1]) == 0, 10, "the pool empty after SIGCONT")
         log("nothing pooled %.2f s after SIGCONT", time.monotonic() - t0)
         rendezvous_within(self, b, 5.0, "after SIGCONT")

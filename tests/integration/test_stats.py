@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from harness import (Async, Broker, answer_body, binary, client_body, debug_count, main,
+from harness import (Async, Broker, EventTap, answer_body, client_body, debug_count, main,
                      proxy_body, request, wait_for)
 
 INTERVAL = 10
@@ -101,16 +101,10 @@ class Stats(unittest.TestCase):
                         matcher_args=["--metrics-interval", iv],
                         metricsd_args=["--metrics-interval", iv, "--metrics-log", self.log],
                         frontend_args=["--trusted-hops", "1", "--geoipdb", v4, "--geoip6db", v6])
-        self.events_out = os.path.join(self.tmp, "events.jsonl")
-        self.events_fh = open(self.events_out, "wb")
-        self.events = subprocess.Popen([binary("snowflake-events"), "--events", self.b.pub],
-                                       stdout=self.events_fh, stderr=subprocess.STDOUT)
+        self.tap = EventTap(self.b)
 
     def tearDown(self):
-        self.events.terminate()
-        self.events.wait(5)
-        self.events_fh.close()
-        produced = [self.events_out, self.log]
+        produced = [self.log]  # and below, the tap's output among the broker's logs
         for root, _, files in os.walk(self.b.dir):
             produced += [os.path.join(root, f) for f in files if not f.endswith(".ipc")]
         found = []
@@ -242,9 +236,8 @@ class Stats(unittest.TestCase):
                             timeout=30)
         self.assertEqual(pt.returncode, 0, pt.stdout + pt.stderr)
         # snowflake-events saw the stream as JSON lines
-        wait_for(lambda: os.path.getsize(self.events_out) > 0, 5, "events output")
-        with open(self.events_out) as fh:
-            kinds = {json.loads(line)["kind"] for line in fh}
+        wait_for(self.tap.events, 5, "events output")
+        kinds = {e["kind"] for e in self.tap.events()}
         self.assertEqual(kinds, {"proxy-poll", "client-poll", "proxy-answer"})
 
 
